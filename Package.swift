@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "MirrorDeck",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mirrordeck", targets: ["mirrordeck"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // Thin C module maps with inline shims; no logic lives here.
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CNCurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
+
+        .target(
+            name: "MirrorCore",
+            dependencies: [
+                "CGit2", "CCurl",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .target(name: "MirrorTUI", dependencies: ["MirrorCore", "CNCurses"]),
+        .target(name: "MirrorDaemon", dependencies: ["MirrorCore"]),
+        .executableTarget(
+            name: "mirrordeck",
+            dependencies: [
+                "MirrorCore", "MirrorTUI", "MirrorDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "MirrorCoreTests", dependencies: ["MirrorCore"]),
+        .testTarget(name: "MirrorTUITests", dependencies: ["MirrorTUI"]),
+        .testTarget(name: "MirrorDaemonTests", dependencies: ["MirrorDaemon"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MirrorCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+#ifndef MIRRORDECK_CGIT2_SHIM_H
+#define MIRRORDECK_CGIT2_SHIM_H
+#include <git2.h>
+#endif

@@ -1,0 +1,52 @@
+import Foundation
+import GRDB
+
+/// The single source of truth: one SQLite database (WAL) shared by every MirrorDeck process.
+public final class Catalog: Sendable {
+    /// Seconds a writer waits for another process's transaction before giving up.
+    public static let busyTimeout: TimeInterval = 30
+
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating and migrating when needed) the catalog at `path`.
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(Self.busyTimeout)
+        config.foreignKeysEnabled = true
+        config.label = "catalog"
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw CatalogError.database(path: path, message: error.message ?? "\(error)")
+        }
+    }
+
+    /// Opens the catalog of a home.
+    public convenience init(home: Home) throws {
+        try self.init(path: home.catalogPath)
+    }
+
+    /// Runs `body` in one write transaction, turning SQLite errors into `CatalogError`.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as DatabaseError {
+            throw CatalogError.database(path: path, message: error.message ?? "\(error)")
+        }
+    }
+
+    /// Runs `body` on a read snapshot, turning SQLite errors into `CatalogError`.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as DatabaseError {
+            throw CatalogError.database(path: path, message: error.message ?? "\(error)")
+        }
+    }
+}

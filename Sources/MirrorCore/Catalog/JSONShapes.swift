@@ -1,0 +1,83 @@
+import Foundation
+
+/// The stable JSON shapes of `list`, `show` and `sync --json` (documented in docs/json.md).
+/// Every key is always present; unknown values are null.
+public enum JSONShapes {
+    public static func mirror(_ s: MirrorSummary, now: Date = Date()) -> [String: Any] {
+        let m = s.mirror
+        let st = s.state
+        return [
+            "name": m.name,
+            "upstream": UpstreamURL.display(m.upstream),
+            "interval_seconds": m.intervalSeconds,
+            "lfs": m.lfs.rawValue,
+            "lfs_url": m.lfsURL.map(UpstreamURL.display) as Any,
+            "prune": m.prune,
+            "insecure_tls": m.insecureTLS,
+            "status": st.status.rawValue,
+            "fresh_as_of": TimeFormat.iso(st.freshAsOf) as Any,
+            "lag_seconds": st.lag(now: now).map { Int($0) } as Any,
+            "stale": st.isStale(intervalSeconds: m.intervalSeconds, now: now),
+            "behind": st.behind,
+            "consecutive_failures": st.consecutiveFailures,
+            "last_success_at": TimeFormat.iso(st.lastSuccessAt) as Any,
+            "last_failure_at": TimeFormat.iso(st.lastFailureAt) as Any,
+            "next_run_at": TimeFormat.iso(st.nextRunAt) as Any,
+            "last_error": st.lastError as Any,
+            "paused_reason": st.pausedReason as Any,
+            "head": st.headRef as Any,
+            "refs": st.refCount,
+            "disk_bytes": st.diskBytes,
+            "lfs_objects_present": st.lfsObjectsPresent,
+            "lfs_objects_total": st.lfsObjectsTotal,
+            "lfs_bytes_present": st.lfsBytesPresent,
+            "lfs_bytes_total": st.lfsBytesTotal,
+        ]
+    }
+
+    public static func run(_ r: SyncRun) -> [String: Any] {
+        [
+            "id": r.id as Any,
+            "trigger": r.trigger.rawValue,
+            "actor": r.actor,
+            "started_at": TimeFormat.iso(r.startedAt) as Any,
+            "ended_at": TimeFormat.iso(r.endedAt) as Any,
+            "duration_ms": r.durationMs as Any,
+            "result": r.result.rawValue,
+            "bytes_received": r.bytesReceived,
+            "objects_received": r.objectsReceived,
+            "refs_updated": r.refsUpdated,
+            "refs_deleted": r.refsDeleted,
+            "error": r.error as Any,
+        ]
+    }
+
+    public static func syncReport(_ r: SyncReport) -> [String: Any] {
+        [
+            "name": r.mirror,
+            "result": r.result.rawValue,
+            "run": r.run.map(run) as Any,
+            "error": r.error as Any,
+        ]
+    }
+
+    /// Serializes with sorted keys, pretty-printed, nulls kept.
+    public static func encode(_ value: Any) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: normalize(value), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("null".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Turns nested optionals (nil → null) into values JSONSerialization accepts.
+    private static func normalize(_ value: Any) -> Any {
+        let reflected = Swift.Mirror(reflecting: value)
+        if reflected.displayStyle == .optional {
+            guard let child = reflected.children.first else { return NSNull() }
+            return normalize(child.value)
+        }
+        switch value {
+        case let dict as [String: Any]: return dict.mapValues(normalize)
+        case let array as [Any]: return array.map(normalize)
+        default: return value
+        }
+    }
+}

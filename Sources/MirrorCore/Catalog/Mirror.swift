@@ -1,0 +1,49 @@
+import Foundation
+import GRDB
+
+/// A mirror as configured by the operator.
+public struct Mirror: Sendable, Equatable, Identifiable {
+    public var id: Int64?
+    public var name: String
+    public var upstream: String
+    public var intervalSeconds: Int
+    public var lfs: LFSMode
+    public var lfsURL: String?
+    public var prune: Bool
+    public var insecureTLS: Bool
+    public var createdAt: Date
+
+    public init(name: String, upstream: String, intervalSeconds: Int = Interval.defaultSeconds,
+                lfs: LFSMode = .auto, lfsURL: String? = nil, prune: Bool = true,
+                insecureTLS: Bool = false, createdAt: Date = Date()) {
+        self.name = name
+        self.upstream = upstream
+        self.intervalSeconds = intervalSeconds
+        self.lfs = lfs
+        self.lfsURL = lfsURL
+        self.prune = prune
+        self.insecureTLS = insecureTLS
+        self.createdAt = createdAt
+    }
+
+    /// Validates every field the way `add` and `import` do.
+    public func validated() throws -> Mirror {
+        try MirrorName.validate(name)
+        _ = try UpstreamURL(upstream)
+        if let lfsURL { _ = try UpstreamURL(lfsURL) }
+        guard intervalSeconds >= Interval.minimumSeconds else {
+            throw ConfigError.invalidInterval(Interval.format(intervalSeconds))
+        }
+        return self
+    }
+}
+
+extension Mirror: CatalogRecord {
+    public static let databaseTableName = "mirror"
+    enum CodingKeys: String, CodingKey {
+        case id, name, upstream, intervalSeconds, lfs, prune, createdAt
+        case lfsURL = "lfsUrl"
+        case insecureTLS = "insecureTls"
+    }
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}

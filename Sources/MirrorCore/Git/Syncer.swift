@@ -1,0 +1,121 @@
+import Foundation
+
+/// What a sync is doing right now, for live progress displays.
+public struct SyncProgress: Sendable {
+    public enum Phase: String, Sendable { case checking, fetching, indexing, done }
+    public var mirror: String
+    public var phase: Phase
+    public var transfer: TransferProgress
+}
+
+/// The result of one sync, as the CLI and engine report it.
+public struct SyncReport: Sendable {
+    public var mirror: String
+    public var result: SyncResult
+    public var run: SyncRun?
+    public var state: MirrorState?
+    public var error: String?
+
+    public var succeeded: Bool { result == .updated || result == .upToDate }
+}
+
+/// Brings one mirror in line with its upstream with libgit2 and records the run in the catalog.
+///
+/// Blocking: call it from a thread of its own, never from Swift's cooperative pool.
+public struct Syncer: Sendable {
+    public let home: Home
+    public let catalog: Catalog
+
+    public init(home: Home, catalog: Catalog) {
+        self.home = home
+        self.catalog = catalog
+    }
+
+    /// Syncs `mirror`; `progress` is called from this thread and returns false to cancel.
+    public func sync(_ mirror: Mirror, trigger: Trigger, actor: Actor, jobId: Int64? = nil,
+                     progress: @escaping (SyncProgress) -> Bool = { _ in true }) -> SyncReport {
+        let lock: FileLock
+        do {
+            guard let held = try FileLock.tryAcquire(path: home.lockPath(mirror.name)) else {
+                return SyncReport(mirror: mirror.name, result: .failed, error: GitError.busy(name: mirror.name).description)
+            }
+            lock = held
+        } catch {
+            return SyncReport(mirror: mirror.name, result: .failed, error: "\(error)")
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        let run: SyncRun
+        do {
+            run = try catalog.beginRun(mirror: mirror, trigger: trigger, actor: actor, jobId: jobId)
+        } catch {
+            return SyncReport(mirror: mirror.name, result: .failed, error: "\(error)")
+        }
+        var outcome: SyncOutcome
+        do {
+            outcome = try mirrorUpstream(mirror, progress: progress)
+        } catch GitError.cancelled {
+            outcome = SyncOutcome(result: .cancelled)
+            outcome.error = GitError.cancelled.description
+        } catch {
+            outcome = SyncOutcome(result: .failed)
+            outcome.error = Redactor.redact("\(error)")
+        }
+        do {
+            let (finished, state) = try catalog.finishRun(run, mirror: mirror, outcome: outcome, actor: actor)
+            return SyncReport(mirror: mirror.name, result: outcome.result, run: finished, state: state, error: outcome.error)
+        } catch {
+            return SyncReport(mirror: mirror.name, result: .failed, run: run, error: "\(error)")
+        }
+    }
+
+    /// The git part: list, compare, fetch when needed, point HEAD at upstream's default branch.
+    func mirrorUpstream(_ mirror: Mirror, progress: @escaping (SyncProgress) -> Bool) throws -> SyncOutcome {
+        let path = home.mirrorPath(mirror.name)
+        if FileManager.default.fileExists(atPath: path) {
+            GitRepository.removeStaleFiles(path: path)
+        }
+        let repo = try GitRepository.openOrCreateMirror(path: path)
+        let before = try repo.refs()
+        let headBefore = repo.headTarget()
+        let context = CallbackContext(insecureTLS: mirror.insecureTLS) { transfer in
+            let phase: SyncProgress.Phase = transfer.totalObjects > 0 && transfer.receivedObjects == transfer.totalObjects ? .indexing : .fetching
+            return progress(SyncProgress(mirror: mirror.name, phase: phase, transfer: transfer))
+        }
+        guard progress(SyncProgress(mirror: mirror.name, phase: .checking, transfer: TransferProgress())) else {
+            throw GitError.cancelled
+        }
+        let session = try RemoteSession(repository: repo, url: mirror.upstream, context: context)
+        let listing = try session.list()
+        let behind = Self.differences(local: before, remote: listing.refs, prune: mirror.prune)
+        let headMatches = listing.defaultBranch == nil || listing.defaultBranch == headBefore
+
+        if behind == 0 && headMatches {
+            return SyncOutcome(result: .upToDate, refs: before, headRef: headBefore, behind: 0)
+        }
+        var outcome = SyncOutcome(result: .updated, behind: behind)
+        if behind > 0 {
+            let stats = try session.fetch(prune: mirror.prune)
+            outcome.bytesReceived = stats.receivedBytes
+            outcome.objectsReceived = stats.receivedObjects
+        }
+        let after = try repo.refs()
+        if let branch = listing.defaultBranch, branch != headBefore, after[branch] != nil {
+            try repo.setHead(branch)
+        }
+        outcome.refs = after
+        outcome.headRef = repo.headTarget()
+        outcome.refsUpdated = after.filter { before[$0.key] != $0.value }.count
+        outcome.refsDeleted = before.keys.filter { after[$0] == nil }.count
+        outcome.diskBytes = DiskUsage.bytes(atPath: path)
+        _ = progress(SyncProgress(mirror: mirror.name, phase: .done, transfer: TransferProgress()))
+        return outcome
+    }
+
+    /// Refs that differ between the mirror and upstream: new, moved, and (when pruning) gone upstream.
+    static func differences(local: [String: String], remote: [String: String], prune: Bool) -> Int {
+        var count = remote.filter { local[$0.key] != $0.value }.count
+        if prune { count += local.keys.filter { remote[$0] == nil }.count }
+        return count
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import MirrorCore
+
+struct AddCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add a mirror of an upstream repository.",
+        discussion: "NAME is \"repo\" or \"owner/repo\". URL is https://, http://, git://, ssh://, file://, user@host:path, or an absolute path. Never put a password in the URL: use ~/.netrc or an SSH key.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Name of the mirror (\"repo\" or \"owner/repo\").") var name: String
+    @Argument(help: "Upstream URL.") var url: String
+    @Option(help: "How often to sync, e.g. 30m, 2h, 1d.") var interval: String = "2h"
+    @Option(help: "Fetch Git LFS objects: auto, on or off.") var lfs: String = "auto"
+    @Option(name: .customLong("lfs-url"), help: "LFS endpoint, when it is not the upstream's.") var lfsURL: String?
+    @Flag(name: .customLong("no-prune"), help: "Keep refs that were deleted upstream.") var noPrune = false
+    @Flag(name: .customLong("insecure-tls"), help: "Do not verify the upstream's TLS certificate.") var insecureTLS = false
+
+    func run() throws {
+        var mirror = Mirror(name: name, upstream: url)
+        try MirrorName.validate(name)
+        _ = try UpstreamURL(url)
+        mirror.intervalSeconds = try Interval.parse(interval)
+        mirror.lfs = try LFSMode.parse(lfs)
+        mirror.lfsURL = lfsURL
+        mirror.prune = !noPrune
+        mirror.insecureTLS = insecureTLS
+        _ = try mirror.validated()
+        let (home, catalog) = try global.open()
+        let added = try catalog.addMirror(mirror, actor: .local)
+        print("added \(added.name) ← \(UpstreamURL.display(added.upstream)) (every \(Interval.format(added.intervalSeconds)), lfs \(added.lfs.rawValue)); repository: \(home.mirrorPath(added.name))")
+    }
+}

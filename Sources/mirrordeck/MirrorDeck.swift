@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import MirrorCore
+
+/// `mirrordeck`: keeps git and Git LFS mirrors in sync, with a dashboard, a CLI and a daemon.
+struct MirrorDeck: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "mirrordeck",
+        abstract: "Keep git and Git LFS mirrors in sync and watch them.",
+        discussion: "Exit codes: 0 ok, 1 a sync failed, 2 bad usage or input. Home: --home > MIRRORDECK_HOME > $XDG_DATA_HOME/mirrordeck.",
+        version: version,
+        subcommands: [AddCommand.self, RemoveCommand.self, ListCommand.self, ShowCommand.self,
+                      SyncCommand.self, ImportCommand.self, ExportCommand.self]
+    )
+}
+
+/// Exit statuses shared by every subcommand.
+enum Exit {
+    static let syncFailed = ExitCode(1)
+    static let badInput = ExitCode(2)
+}
+
+@main
+enum Main {
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try MirrorDeck.parseAsRoot()
+            try command.run()
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch let error as ConfigError {
+            fail(error.description, code: Exit.badInput)
+        } catch let error as CatalogError {
+            if case .database = error { fail(error.description, code: Exit.syncFailed) }
+            fail(error.description, code: Exit.badInput)
+        } catch let error as GitError {
+            fail(error.description, code: Exit.syncFailed)
+        } catch let error as CLIError {
+            fail(error.description, code: error.code)
+        } catch {
+            let code = MirrorDeck.exitCode(for: error)
+            let message = MirrorDeck.fullMessage(for: error)
+            if code == .success {
+                print(message)
+                exit(0)
+            }
+            // Argument errors: one line, with where to read the usage.
+            let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            var first = lines.first ?? "invalid usage"
+            if first.hasPrefix("Error: ") { first.removeFirst("Error: ".count) }
+            let helpCommand = lines.first { $0.hasPrefix("See '") }
+                .flatMap { line -> String? in
+                    let parts = line.split(separator: "'")
+                    return parts.count >= 2 ? String(parts[1]) : nil
+                } ?? "mirrordeck --help"
+            fail("\(first); see '\(helpCommand)'", code: Exit.badInput)
+        }
+    }
+
+    static func fail(_ message: String, code: ExitCode) -> Never {
+        FileHandle.standardError.write(Data("mirrordeck: error: \(message)\n".utf8))
+        exit(code.rawValue)
+    }
+}
+
+/// A CLI-level failure with its exit code.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    var code: ExitCode = Exit.badInput
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import MirrorCore
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one mirror in detail, with its recent runs.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Name of the mirror.") var name: String
+    @Flag(help: "Print JSON (see docs/json.md).") var json = false
+
+    func run() throws {
+        try MirrorName.validate(name)
+        let (home, catalog) = try global.open()
+        let summary = try catalog.summary(named: name)
+        let runs = try catalog.runs(mirrorId: summary.mirror.id!, limit: 10)
+        let now = Date()
+        if json {
+            var object = JSONShapes.mirror(summary, now: now)
+            object["path"] = home.mirrorPath(name)
+            object["runs"] = runs.map(JSONShapes.run)
+            print(JSONShapes.encode(object))
+            return
+        }
+        let m = summary.mirror
+        let s = summary.state
+        let stale = s.isStale(intervalSeconds: m.intervalSeconds, now: now)
+        var lines: [(String, String)] = [
+            ("name", m.name),
+            ("upstream", UpstreamURL.display(m.upstream)),
+            ("path", home.mirrorPath(name)),
+            ("status", s.status.rawValue + (stale ? " (stale)" : "")),
+            ("fresh as of", s.freshAsOf.map { "\(TimeFormat.iso($0)!) (lag \(TimeFormat.lag(s.lag(now: now))))" } ?? "never"),
+            ("interval", Interval.format(m.intervalSeconds)),
+            ("next run", s.nextRunAt.map { "\(TimeFormat.iso($0)!) (\(TimeFormat.until($0, now: now)))" } ?? "not scheduled"),
+            ("behind", "\(s.behind) refs"),
+            ("refs", "\(s.refCount)" + (s.headRef.map { ", HEAD → \($0)" } ?? "")),
+            ("failures", "\(s.consecutiveFailures) in a row"),
+            ("size", ByteFormat.format(s.diskBytes)),
+            ("lfs", "\(m.lfs.rawValue); \(s.lfsObjectsPresent)/\(s.lfsObjectsTotal) objects, \(ByteFormat.format(s.lfsBytesPresent))/\(ByteFormat.format(s.lfsBytesTotal))"),
+            ("prune", m.prune ? "yes" : "no"),
+        ]
+        if let reason = s.pausedReason { lines.append(("paused", reason)) }
+        if let error = s.lastError { lines.append(("last error", error)) }
+        for (key, value) in lines { print("\(key.padding(toLength: 12, withPad: " ", startingAt: 0)) \(value)") }
+        guard !runs.isEmpty else { return }
+        print("\nrecent runs:")
+        var rows = [["STARTED", "RESULT", "DURATION", "OBJECTS", "BYTES", "REFS +/-", "BY"]]
+        for r in runs {
+            rows.append([TimeFormat.iso(r.startedAt) ?? "", r.result.rawValue, r.durationMs.map { TimeFormat.duration(ms: $0) } ?? "—",
+                         String(r.objectsReceived), ByteFormat.format(r.bytesReceived), "\(r.refsUpdated)/\(r.refsDeleted)", r.actor])
+        }
+        print(Table.render(rows))
+    }
+}
