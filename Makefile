@@ -1,0 +1,36 @@
+# MirrorDeck — build, test, demo, bench.
+SWIFT ?= swift
+BIN := .build/debug/mirrordeck
+RELEASE_BIN := .build/release/mirrordeck
+
+.PHONY: all build release deps test-deps test demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+test-deps:
+	@WITH_TEST_DEPS=1 scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Installs what the tests need (Debian packages, the .venv), builds, and runs every test.
+test: test-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Builds and runs MirrorDeck on a self-contained offline demo home (nothing is left running).
+demo: build
+	@scripts/demo.sh $(BIN)
+
+# Benchmarks against git and git-lfs in the same run; results go to docs/benchmarks.md.
+bench: test-deps release
+	@scripts/bench.sh $(RELEASE_BIN)
+
+clean:
+	rm -rf .build

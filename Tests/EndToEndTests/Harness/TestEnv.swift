@@ -1,0 +1,75 @@
+import Foundation
+
+/// One test's world: a temp directory, a MirrorDeck home in it, and the servers it started.
+final class TestEnv: @unchecked Sendable {
+    let root: String
+    let home: String
+    private var servers: [RunningProcess] = []
+    private var cleanups: [() -> Void] = []
+
+    init(_ label: String = "e2e") throws {
+        let base = FileManager.default.temporaryDirectory.path + "/mirrordeck-tests"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let template = base + "/\(label)-XXXXXX"
+        var buf = Array(template.utf8CString)
+        guard mkdtemp(&buf) != nil else { throw TestFailure.message("mkdtemp failed") }
+        root = String(cString: buf)
+        home = root + "/home"
+    }
+
+    deinit {
+        for process in servers {
+            process.kill(SIGTERM, group: true)
+            _ = process.wait()
+            process.kill(SIGKILL, group: true)
+        }
+        for cleanup in cleanups { cleanup() }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// The mirrordeck binary built next to the test bundle.
+    static let binary: String = {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/mirrordeck",
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().path + "/.build/debug/mirrordeck",
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[1]
+    }()
+
+    /// Runs `mirrordeck --home <home> ARGS` (the home flag goes after the subcommand).
+    @discardableResult
+    func md(_ args: String..., stdin: String? = nil, env: [String: String] = [:]) throws -> ProcessResult {
+        try mdArgs(Array(args), stdin: stdin, env: env)
+    }
+
+    @discardableResult
+    func mdArgs(_ args: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> ProcessResult {
+        try Shell.run(Self.binary, withHome(args), environment: env, stdin: stdin)
+    }
+
+    /// Starts `mirrordeck ARGS` in the background.
+    func mdStart(_ args: [String]) throws -> RunningProcess {
+        try Shell.start(Self.binary, withHome(args))
+    }
+
+    private func withHome(_ args: [String]) -> [String] {
+        guard let first = args.first, !first.hasPrefix("-") else { return args }
+        return [first, "--home", home] + args.dropFirst()
+    }
+
+    /// Keeps a server process to stop when the test ends.
+    func own(_ process: RunningProcess) { servers.append(process) }
+    func atExit(_ body: @escaping () -> Void) { cleanups.append(body) }
+
+    func path(_ rel: String) -> String { root + "/" + rel }
+
+    /// The mirror's bare repository in this env's home.
+    func mirrorPath(_ name: String) -> String { home + "/mirrors/\(name).git" }
+
+    /// Parses JSON printed by mirrordeck.
+    func json(_ result: ProcessResult) throws -> Any {
+        guard result.status == 0 else { throw TestFailure.message("mirrordeck failed: \(result)") }
+        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+    }
+}

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Generates the benchmark upstreams with `git fast-import` (deterministic: fixed seeds).
+
+    genrepos.py small DIR COUNT   DIR/r000.git ... : a few commits, two branches, a tag each
+    genrepos.py big DIR/big.git                    : ~20k commits, ~100 MB packed, mixed content
+
+Each repository is built in a temporary directory beside its final path and renamed into place
+when complete, so an interrupted run never leaves a half-made repository that looks finished.
+"""
+import os
+import random
+import shutil
+import subprocess
+import sys
+
+AUTHORS = [f"Dev {n} <dev{n}@example.invalid>" for n in range(1, 31)]
+ENV = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null")
+
+
+def git(*args, cwd=None):
+    subprocess.run(["git", *args], cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL)
+
+
+def data(b):
+    return b"data %d\n" % len(b) + b + b"\n"
+
+
+class Stream:
+    """Buffers a fast-import stream into the stdin of `git fast-import` in one repository."""
+
+    def __init__(self, repo):
+        self.proc = subprocess.Popen(
+            ["git", "-C", repo, "-c", "fastimport.unpackLimit=0", "fast-import", "--quiet", "--done", "--depth=50"],
+            stdin=subprocess.PIPE, env=ENV)
+        self.out = self.proc.stdin
+        self.mark = 0
+
+    def commit(self, ref, when, message, changes, parent=None, author=None):
+        self.mark += 1
+        who = (author or AUTHORS[0]).encode()
+        parts = [b"commit %s\nmark :%d\n" % (ref.encode(), self.mark),
+                 b"author %s %d +0000\ncommitter %s %d +0000\n" % (who, when, who, when),
+                 data(message.encode())]
+        if parent is not None:
+            parts.append(b"from :%d\n" % parent)
+        for path, content in changes:
+            if content is None:
+                parts.append(b"D %s\n" % path.encode())
+            else:
+                parts.append(b"M 100644 inline %s\n" % path.encode())
+                parts.append(data(content))
+        parts.append(b"\n")
+        self.out.write(b"".join(parts))
+        return self.mark
+
+    def tag(self, name, mark, when, message):
+        who = AUTHORS[0].encode()
+        self.out.write(b"tag %s\nfrom :%d\ntagger %s %d +0000\n" % (name.encode(), mark, who, when)
+                       + data(message.encode()))
+
+    def close(self):
+        self.out.write(b"done\n")
+        self.out.close()
+        if self.proc.wait() != 0:
+            raise SystemExit("git fast-import failed")
+
+
+def fresh_bare(path):
+    tmp = path + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    git("init", "-q", "--bare", "--template=", "-b", "main", tmp)
+    return tmp
+
+
+def small_repo(path, index):
+    rnd = random.Random(1000 + index)
+    tmp = fresh_bare(path)
+    s = Stream(tmp)
+    t = 1_600_000_000 + index * 1000
+    words = ["alpha", "beta", "gamma", "delta", "mirror", "sync", "fetch", "ref", "pack", "tree"]
+
+    def text(n):
+        return ("\n".join(" ".join(rnd.choices(words, k=8)) for _ in range(n)) + "\n").encode()
+
+    marks = []
+    for c in range(5):
+        changes = [(f"src/file{c}.txt", text(20)), ("README.md", b"# repo %d\n\nrevision %d\n" % (index, c))]
+        marks.append(s.commit("refs/heads/main", t + c * 60, f"main commit {c}", changes, author=rnd.choice(AUTHORS)))
+    s.tag("v1.0", marks[3], t + 300, "release 1.0")
+    parent = marks[2]
+    for c in range(2):
+        parent = s.commit("refs/heads/dev", t + 400 + c * 60, f"dev commit {c}",
+                          [(f"dev/notes{c}.txt", text(10))], parent=parent if c == 0 else None)
+    s.close()
+    os.rename(tmp, path)
+
+
+def small(directory, count):
+    os.makedirs(directory, exist_ok=True)
+    todo = [i for i in range(count) if not os.path.isdir(os.path.join(directory, "r%03d.git" % i))]
+    for i in todo:
+        small_repo(os.path.join(directory, "r%03d.git" % i), i)
+
+
+# --- the large repository ---------------------------------------------------------------------------
+
+def big(path):
+    rnd = random.Random(42)
+    tmp = fresh_bare(path)
+    s = Stream(tmp)
+
+    # Source-like text from a fixed vocabulary of identifiers: compresses about 3× with zlib.
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = ["".join(rnd.choices(letters, k=rnd.randint(3, 11))) for _ in range(6000)]
+    keywords = ["if", "for", "return", "let", "var", "func", "struct", "guard", "else", "{", "}", "(", ")", "=", "+", "->"]
+    vocab += keywords * 60
+
+    def line():
+        indent = "    " * rnd.randint(0, 3)
+        return indent + " ".join(rnd.choices(vocab, k=rnd.randint(2, 9)))
+
+    def lines(n):
+        return [line() for _ in range(n)]
+
+    exts = [".swift", ".c", ".h", ".py", ".md", ".txt", ".json"]
+    dirs = [f"src/pkg{a:02d}/mod{b:02d}" for a in range(12) for b in range(16)]
+    files = {}          # path -> list of lines (current content)
+    paths = []          # insertion order, for skewed picks of hot files
+    assets = []
+
+    def blob(path):
+        return ("\n".join(files[path]) + "\n").encode()
+
+    def new_text_file():
+        d = rnd.choice(dirs)
+        p = f"{d}/f{len(paths):05d}{rnd.choice(exts)}"
+        files[p] = lines(int(rnd.lognormvariate(5.6, 0.8)) + 5)   # median ~270 lines (~10 KB)
+        paths.append(p)
+        return p
+
+    def edit(p):
+        content = files[p]
+        for _ in range(rnd.randint(1, 3)):
+            at = rnd.randrange(len(content) + 1)
+            drop = rnd.randint(0, 3)
+            content[at:at + drop] = lines(rnd.randint(1, 6))
+        return p
+
+    # An initial import of a sizeable tree, then a long history of small edits.
+    initial = [new_text_file() for _ in range(2500)]
+    when = 1_500_000_000
+    mark = s.commit("refs/heads/main", when, "Initial import", [(p, blob(p)) for p in initial])
+    commits = 20_000
+    tags = []
+    for i in range(1, commits):
+        when += rnd.randint(300, 7200)
+        changes = []
+        r = rnd.random()
+        if r < 0.15:
+            p = new_text_file()
+            changes.append((p, blob(p)))
+        n = 1 if r < 0.6 else rnd.randint(2, 4)
+        for _ in range(n):
+            # Skewed towards recent and "hot" files, like real histories.
+            k = len(paths)
+            p = paths[min(k - 1, int(k * (1 - rnd.random() ** 3)))] if rnd.random() < 0.7 else rnd.choice(paths)
+            changes.append((edit(p), blob(p)))
+        if i % 60 == 0:
+            # An incompressible asset (new or replaced): ~40 MB over the whole history.
+            if assets and rnd.random() < 0.3:
+                a = rnd.choice(assets)
+            else:
+                a = f"assets/img{len(assets):04d}.bin"
+                assets.append(a)
+            changes.append((a, os.urandom(int(rnd.uniform(30_000, 180_000)))))
+        if i % 997 == 0 and len(paths) > 100:
+            victim = paths.pop(rnd.randrange(len(paths) // 2))
+            del files[victim]
+            changes.append((victim, None))
+        msg = f"{rnd.choice(['Fix', 'Add', 'Refactor', 'Tune', 'Document', 'Test'])} {rnd.choice(vocab)} in {os.path.basename(changes[0][0])}\n\n" + \
+              "\n".join(line().strip() for _ in range(rnd.randint(0, 4)))
+        mark = s.commit("refs/heads/main", when, msg, changes, author=rnd.choice(AUTHORS))
+        if i % 400 == 0:
+            tags.append((f"v{i // 4000}.{(i // 400) % 10}.0", mark, when))
+        if i in (12_000, 16_000, 19_000):
+            # Maintenance branches with their own small commits.
+            name = f"refs/heads/release/{i // 4000}.x"
+            parent = mark
+            for j in range(30):
+                notes = ("\n".join(lines(20 + j)) + "\n").encode()
+                parent = s.commit(name, when + j, f"release notes {j}", [(f"NOTES-{i // 4000}.md", notes)],
+                                  parent=parent if j == 0 else None, author=rnd.choice(AUTHORS))
+    for name, m, w in tags:
+        s.tag(name, m, w, f"Release {name}")
+    s.close()
+    # Like a real server: one pack with a reachability bitmap, packed refs.
+    git("-C", tmp, "repack", "-a", "-d", "-f", "-b", "-q")
+    git("-C", tmp, "pack-refs", "--all")
+    os.rename(tmp, path)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "small":
+        small(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "big":
+        big(sys.argv[2])
+    else:
+        raise SystemExit(__doc__)
