@@ -39,8 +39,6 @@ let package = Package(
         ),
 
         .testTarget(name: "MirrorCoreTests", dependencies: ["MirrorCore"]),
-        .testTarget(name: "MirrorTUITests", dependencies: ["MirrorTUI"]),
-        .testTarget(name: "MirrorDaemonTests", dependencies: ["MirrorDaemon"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MirrorCore"]),
     ],
     swiftLanguageModes: [.v6]

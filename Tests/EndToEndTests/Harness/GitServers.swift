@@ -85,7 +85,7 @@ struct HTTPGitServer {
             \(gitLocation("git", extra: ""))
             \(gitLocation("private", extra: "auth_basic \"mirrordeck tests\"; auth_basic_user_file \(dir)/htpasswd;"))
             \(gitLocation("slow", extra: "limit_rate \(slowRate);"))
-                    location /static/ { root \(staticRoot); default_type text/html; }
+                    location /static/ { default_type text/html; return 200 "<html><body>Welcome</body></html>"; }
                 }
             }
             """
