@@ -18,6 +18,7 @@ struct BrokenUpstreamTests {
             ("nodns", "https://no-such-host.invalid/x.git", "does not resolve"),
             ("notgit", "http://127.0.0.1:\(http.port)/static/notgit.git", "did not answer as a git repository"),
             ("notexported", daemon.url("nothere"), "no repository at that URL"),
+            ("nopath", "file://" + env.path("nothing.git"), "no repository at that path"),
         ]
         #expect(try env.md("add", "good", daemon.url("good")).status == 0)
         for c in cases { #expect(try env.md("add", c.name, c.url).status == 0) }

@@ -38,6 +38,8 @@ public enum GitError: Error, CustomStringConvertible, Equatable, Sendable {
         let hint: String
         if code == GIT_EUSER.rawValue {
             return .cancelled
+        } else if lower.contains("failed to resolve path") || lower.contains("no such file or directory") {
+            hint = "no repository at that path; check the path or remove the mirror"
         } else if lower.contains("resolve") {
             hint = "the host name does not resolve; check the URL"
         } else if lower.contains("connection refused") || lower.contains("failed to connect") || lower.contains("could not connect") {
