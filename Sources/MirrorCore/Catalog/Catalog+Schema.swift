@@ -2,8 +2,16 @@ import GRDB
 
 extension Catalog {
     /// Named, append-only migrations: never edit one that has shipped, add a new one.
+    /// Each area registers its own in a `Catalog+Schema<Area>.swift` file; the order here is the order they run.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
+        registerCoreMigrations(&migrator)
+        registerLFSMigrations(&migrator)
+        registerEngineMigrations(&migrator)
+        return migrator
+    }
+
+    static func registerCoreMigrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v1-core") { db in
             try db.create(table: "mirror") { t in
                 t.autoIncrementedPrimaryKey("id")
@@ -114,6 +122,5 @@ extension Catalog {
                 t.column("heartbeat_at", .datetime).notNull()
             }
         }
-        return migrator
     }
 }
