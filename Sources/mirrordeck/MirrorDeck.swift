@@ -3,7 +3,7 @@ import Foundation
 import MirrorCore
 
 /// `mirrordeck`: keeps git and Git LFS mirrors in sync, with a dashboard, a CLI and a daemon.
-struct MirrorDeck: ParsableCommand {
+struct MirrorDeck: AsyncParsableCommand {
     static let version = "0.1.0"
 
     static let configuration = CommandConfiguration(
@@ -12,7 +12,9 @@ struct MirrorDeck: ParsableCommand {
         discussion: "Exit codes: 0 ok, 1 a sync failed, 2 bad usage or input. Home: --home > MIRRORDECK_HOME > $XDG_DATA_HOME/mirrordeck.",
         version: version,
         subcommands: [AddCommand.self, RemoveCommand.self, ListCommand.self, ShowCommand.self,
-                      SyncCommand.self, ImportCommand.self, ExportCommand.self]
+                      SyncCommand.self, ImportCommand.self, ExportCommand.self,
+                      JobsCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self,
+                      LogCommand.self, EventsCommand.self, DaemonCommand.self]
     )
 }
 
@@ -24,11 +26,15 @@ enum Exit {
 
 @main
 enum Main {
-    static func main() {
+    static func main() async {
         signal(SIGPIPE, SIG_IGN)
         do {
             var command = try MirrorDeck.parseAsRoot()
-            try command.run()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch let error as ConfigError {

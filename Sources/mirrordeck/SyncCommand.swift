@@ -6,19 +6,23 @@ struct SyncCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Bring mirrors in line with their upstreams now.",
-        discussion: "Exits 1 when any sync failed; every other mirror is still synced.")
+        discussion: """
+        Queues a sync job per mirror and follows them to the end: the daemon runs them when it is alive, \
+        otherwise this process runs an embedded engine until they are done. Ctrl-C cancels them. \
+        Exits 1 when any sync failed; every other mirror is still synced.
+        """)
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Names of mirrors to sync.") var names: [String] = []
     @Flag(help: "Sync every mirror that is not paused.") var all = false
     @Flag(help: "Sync mirrors whose lag is above 1.5 × their interval, and failed ones.") var stale = false
-    @Option(help: "How many mirrors to sync at once.") var parallel: Int = 8
+    @Option(help: "How many syncs an embedded engine runs at once (default: [engine] max_syncs, 8).") var parallel: Int?
     @Flag(help: "Print JSON results (see docs/json.md).") var json = false
 
     func validate() throws {
         let modes = (names.isEmpty ? 0 : 1) + (all ? 1 : 0) + (stale ? 1 : 0)
         guard modes == 1 else { throw ValidationError("give mirror names, --all or --stale (exactly one)") }
-        guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
+        if let parallel, !(1...64).contains(parallel) { throw ValidationError("--parallel must be between 1 and 64") }
         for name in names { try MirrorName.validate(name) }
     }
 
@@ -35,105 +39,124 @@ struct SyncCommand: ParsableCommand {
         } else {
             mirrors = try names.map { try catalog.mirror(named: $0) }
         }
-        let syncer = Syncer(home: home, catalog: catalog)
-        let display = ProgressDisplay(live: TTY.stdout && !json, total: mirrors.count)
-        let actor = Actor.local
-        let reports = WorkerPool.map(mirrors, width: parallel) { mirror in
-            let report = syncer.sync(mirror, trigger: .manual, actor: actor) { progress in
-                display.update(progress)
-                return true
-            }
-            display.finished(report, json: json)
-            return report
-        }
+        var config = try EngineConfig.load(home: home)
+        if let parallel { config.maxSyncs = parallel }
+        let client = JobClient(home: home, catalog: catalog, config: config)
+        EngineSetup.configure(client)
+        let jobs = try catalog.enqueue(mirrors, kind: .sync, trigger: .manual, actor: .local)
+        let names = Dictionary(uniqueKeysWithValues: mirrors.map { ($0.id!, $0.name) })
+        let display = JobDisplay(live: TTY.stdout && !json, names: names)
+        let interrupt = Interrupt.onSIGINT { client.cancelAll() }
+        let finished = try client.follow(jobs.map { $0.id! }) { display.update($0, catalog: catalog, json: json) }
+        withExtendedLifetime(interrupt) {}
         display.close()
-        if json {
-            print(JSONShapes.encode(reports.map(JSONShapes.syncReport)))
-        } else if reports.count > 1 {
-            let failed = reports.filter { !$0.succeeded }.count
-            print("\(reports.count) mirrors: \(reports.count - failed) ok, \(failed) failed")
+
+        var failed = 0
+        var reports: [[String: Any]] = []
+        for job in finished {
+            let run = try catalog.lastRun(jobId: job.id!)
+            if job.state != .succeeded { failed += 1 }
+            reports.append([
+                "name": names[job.mirrorId] ?? "?",
+                "job": job.id!,
+                "result": run?.result.rawValue ?? job.state.rawValue,
+                "run": run.map(JSONShapes.run) as Any,
+                "error": job.error as Any,
+            ])
         }
-        if reports.contains(where: { !$0.succeeded }) { throw Exit.syncFailed }
+        if json {
+            print(JSONShapes.encode(reports))
+        } else if finished.count > 1 {
+            print("\(finished.count) mirrors: \(finished.count - failed) ok, \(failed) failed")
+        }
+        if failed > 0 { throw Exit.syncFailed }
     }
 }
 
-/// The live one-line progress on a terminal, and plain result lines otherwise.
-final class ProgressDisplay: @unchecked Sendable {
-    private let lock = NSLock()
+/// The live one-line progress on a terminal, and a plain line per finished job.
+final class JobDisplay {
     private let live: Bool
-    private let total: Int
-    private var done = 0
-    private var current: [String: SyncProgress] = [:]
-    private var lastDraw = Date.distantPast
-    private var rateStart: (Date, Int64)?
+    private let names: [Int64: String]
+    private var reported = Set<Int64>()
+    private var drawn = false
 
-    init(live: Bool, total: Int) {
+    init(live: Bool, names: [Int64: String]) {
         self.live = live
-        self.total = total
+        self.names = names
     }
 
-    func update(_ progress: SyncProgress) {
-        lock.lock()
-        defer { lock.unlock() }
-        current[progress.mirror] = progress
-        guard live, Date().timeIntervalSince(lastDraw) >= 0.1 else { return }
-        draw()
+    func update(_ jobs: [Job], catalog: Catalog, json: Bool) {
+        for job in jobs where job.state.isFinished && !reported.contains(job.id!) {
+            reported.insert(job.id!)
+            guard !json else { continue }
+            clearLine()
+            print(line(for: job, run: try? catalog.lastRun(jobId: job.id!)))
+        }
+        guard live else { return }
+        let active = jobs.filter { $0.state == .running }.sorted { $0.id! < $1.id! }
+        var text = "[\(reported.count)/\(jobs.count)]"
+        if let job = active.first {
+            text += " \(names[job.mirrorId] ?? "?"): \(job.phase ?? "running")"
+            if job.unitsTotal > 0 { text += " \(job.unitsDone)/\(job.unitsTotal) objects" }
+            if job.bytesDone > 0 { text += ", \(ByteFormat.format(job.bytesDone))" }
+            if job.rate > 0 { text += " at \(ByteFormat.rate(job.rate))" }
+            if active.count > 1 { text += " (+\(active.count - 1) more running)" }
+        } else if jobs.contains(where: { $0.state == .queued }) {
+            text += " queued"
+        }
+        FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + String(text.prefix(200))).utf8))
+        drawn = true
     }
 
-    func finished(_ report: SyncReport, json: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        current[report.mirror] = nil
-        done += 1
-        guard !json else { return }
-        if live { write("\r\u{1B}[K") }
-        write(Self.line(for: report) + "\n")
-        if live { draw() }
-    }
+    func close() { clearLine() }
 
-    func close() {
-        lock.lock()
-        defer { lock.unlock() }
-        if live { write("\r\u{1B}[K") }
-    }
-
-    static func line(for report: SyncReport) -> String {
-        let duration = report.run?.durationMs.map { " in " + TimeFormat.duration(ms: $0) } ?? ""
-        switch report.result {
-        case .upToDate: return "ok      \(report.mirror): up to date\(duration)"
-        case .updated:
-            let r = report.run
-            return "ok      \(report.mirror): updated\(duration)" + (r.map { " (\($0.objectsReceived) objects, \(ByteFormat.format($0.bytesReceived)))" } ?? "")
-        case .cancelled: return "cancel  \(report.mirror): cancelled"
-        case .failed, .running: return "FAILED  \(report.mirror): \(report.error ?? "unknown error")"
+    private func clearLine() {
+        if live && drawn {
+            FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8))
+            drawn = false
         }
     }
 
-    private func draw() {
-        lastDraw = Date()
-        var text = "[\(done)/\(total)]"
-        let transfers = current.values.sorted { $0.mirror < $1.mirror }
-        let bytes = transfers.reduce(Int64(0)) { $0 + $1.transfer.receivedBytes }
-        if rateStart == nil, bytes > 0 { rateStart = (Date(), bytes) }
-        if let p = transfers.first {
-            let t = p.transfer
-            text += " \(p.mirror): \(p.phase.rawValue)"
-            if t.totalObjects > 0 {
-                text += " \(t.receivedObjects)/\(t.totalObjects) objects"
-                if p.phase == .indexing { text += ", deltas \(t.indexedDeltas)/\(t.totalDeltas)" }
-            }
-            if transfers.count > 1 { text += " (+\(transfers.count - 1) more)" }
+    func line(for job: Job, run: SyncRun?) -> String {
+        let name = names[job.mirrorId] ?? "?"
+        let duration = run?.durationMs.map { " in " + TimeFormat.duration(ms: $0) } ?? ""
+        switch (job.state, run?.result) {
+        case (.succeeded, .upToDate?): return "ok      \(name): up to date\(duration)"
+        case (.succeeded, _):
+            return "ok      \(name): updated\(duration)" + (run.map { " (\($0.objectsReceived) objects, \(ByteFormat.format($0.bytesReceived)))" } ?? "")
+        case (.cancelled, _): return "cancel  \(name): cancelled"
+        default: return "FAILED  \(name): \(job.error ?? "unknown error")"
         }
-        if bytes > 0 {
-            text += ", \(ByteFormat.format(bytes))"
-            if let (start, startBytes) = rateStart, Date().timeIntervalSince(start) > 0.5 {
-                text += " at " + ByteFormat.rate(Double(bytes - startBytes) / Date().timeIntervalSince(start))
-            }
-        }
-        write("\r\u{1B}[K" + String(text.prefix(200)))
+    }
+}
+
+/// Runs a handler when SIGINT arrives, instead of dying (so jobs can be cancelled cleanly).
+final class Interrupt {
+    private let source: DispatchSourceSignal
+
+    private init(source: DispatchSourceSignal) { self.source = source }
+
+    static func onSIGINT(_ handler: @escaping @Sendable () -> Void) -> Interrupt {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+        return Interrupt(source: source)
     }
 
-    private func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+    deinit {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
+
+/// What every engine this executable starts can run, beyond git syncs.
+enum EngineSetup {
+    static func configure(_ client: JobClient) {
+        client.configureEngine = { engine in install(on: engine) }
+    }
+
+    static func install(on engine: Engine) {
+        _ = engine
     }
 }

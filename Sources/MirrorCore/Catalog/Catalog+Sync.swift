@@ -118,3 +118,10 @@ extension Catalog {
         }
     }
 }
+
+extension Catalog {
+    /// The last run a job produced (a job re-queued after a crash may have produced several).
+    public func lastRun(jobId: Int64) throws -> SyncRun? {
+        try read { db in try SyncRun.filter(Column("job_id") == jobId).order(Column("id").desc).fetchOne(db) }
+    }
+}

@@ -52,6 +52,45 @@ public enum JSONShapes {
         ]
     }
 
+    public static func job(_ s: JobSummary) -> [String: Any] {
+        let j = s.job
+        return [
+            "id": j.id as Any,
+            "mirror": s.mirror,
+            "kind": j.kind.rawValue,
+            "state": j.state.rawValue,
+            "trigger": j.trigger.rawValue,
+            "actor": j.actor,
+            "priority": j.priority,
+            "attempts": j.attempts,
+            "created_at": TimeFormat.iso(j.createdAt) as Any,
+            "started_at": TimeFormat.iso(j.startedAt) as Any,
+            "ended_at": TimeFormat.iso(j.endedAt) as Any,
+            "phase": j.phase as Any,
+            "units_done": j.unitsDone,
+            "units_total": j.unitsTotal,
+            "bytes_done": j.bytesDone,
+            "bytes_total": j.bytesTotal,
+            "rate": j.rate,
+            "eta_seconds": j.eta.map { Int($0) } as Any,
+            "message": j.message as Any,
+            "error": j.error as Any,
+            "cancel_requested": j.cancelRequested,
+        ]
+    }
+
+    public static func event(_ e: Event) -> [String: Any] {
+        [
+            "id": e.id as Any,
+            "at": TimeFormat.iso(e.at) as Any,
+            "actor": e.actor,
+            "source": e.source,
+            "action": e.action,
+            "mirror": e.mirror as Any,
+            "message": e.message,
+        ]
+    }
+
     public static func syncReport(_ r: SyncReport) -> [String: Any] {
         [
             "name": r.mirror,

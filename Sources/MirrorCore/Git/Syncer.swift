@@ -25,15 +25,24 @@ public struct SyncReport: Sendable {
 public struct Syncer: Sendable {
     public let home: Home
     public let catalog: Catalog
+    /// Limits concurrent pack downloads per upstream host (the engine's), or nil for no limit.
+    let hostGate: HostGate?
 
     public init(home: Home, catalog: Catalog) {
-        self.home = home
-        self.catalog = catalog
+        self.init(home: home, catalog: catalog, hostGate: nil)
     }
 
-    /// Syncs `mirror`; `progress` is called from this thread and returns false to cancel.
+    init(home: Home, catalog: Catalog, hostGate: HostGate?) {
+        self.home = home
+        self.catalog = catalog
+        self.hostGate = hostGate
+    }
+
+    /// Syncs `mirror`. `progress` is called from this thread; `isCancelled` is polled during the transfer
+    /// and stops it promptly, leaving refs as they were.
     public func sync(_ mirror: Mirror, trigger: Trigger, actor: Actor, jobId: Int64? = nil,
-                     progress: @escaping (SyncProgress) -> Bool = { _ in true }) -> SyncReport {
+                     progress: @escaping (SyncProgress) -> Void = { _ in },
+                     isCancelled: @escaping () -> Bool = { false }) -> SyncReport {
         let lock: FileLock
         do {
             guard let held = try FileLock.tryAcquire(path: home.lockPath(mirror.name)) else {
@@ -53,7 +62,7 @@ public struct Syncer: Sendable {
         }
         var outcome: SyncOutcome
         do {
-            outcome = try mirrorUpstream(mirror, progress: progress)
+            outcome = try mirrorUpstream(mirror, progress: progress, isCancelled: isCancelled)
         } catch GitError.cancelled {
             outcome = SyncOutcome(result: .cancelled)
             outcome.error = GitError.cancelled.description
@@ -70,7 +79,8 @@ public struct Syncer: Sendable {
     }
 
     /// The git part: list, compare, fetch when needed, point HEAD at upstream's default branch.
-    func mirrorUpstream(_ mirror: Mirror, progress: @escaping (SyncProgress) -> Bool) throws -> SyncOutcome {
+    func mirrorUpstream(_ mirror: Mirror, progress: @escaping (SyncProgress) -> Void,
+                        isCancelled: @escaping () -> Bool) throws -> SyncOutcome {
         let path = home.mirrorPath(mirror.name)
         if FileManager.default.fileExists(atPath: path) {
             GitRepository.removeStaleFiles(path: path)
@@ -80,11 +90,11 @@ public struct Syncer: Sendable {
         let headBefore = repo.headTarget()
         let context = CallbackContext(insecureTLS: mirror.insecureTLS) { transfer in
             let phase: SyncProgress.Phase = transfer.totalObjects > 0 && transfer.receivedObjects == transfer.totalObjects ? .indexing : .fetching
-            return progress(SyncProgress(mirror: mirror.name, phase: phase, transfer: transfer))
+            progress(SyncProgress(mirror: mirror.name, phase: phase, transfer: transfer))
+            return !isCancelled()
         }
-        guard progress(SyncProgress(mirror: mirror.name, phase: .checking, transfer: TransferProgress())) else {
-            throw GitError.cancelled
-        }
+        progress(SyncProgress(mirror: mirror.name, phase: .checking, transfer: TransferProgress()))
+        if isCancelled() { throw GitError.cancelled }
         let session = try RemoteSession(repository: repo, url: mirror.upstream, context: context)
         let listing = try session.list()
         let behind = Self.differences(local: before, remote: listing.refs, prune: mirror.prune)
@@ -95,6 +105,11 @@ public struct Syncer: Sendable {
         }
         var outcome = SyncOutcome(result: .updated, behind: behind)
         if behind > 0 {
+            let host = (try? UpstreamURL(mirror.upstream))?.host ?? "local"
+            if let gate = hostGate {
+                guard gate.enter(host, cancelled: isCancelled) else { throw GitError.cancelled }
+            }
+            defer { hostGate?.leave(host) }
             let stats = try session.fetch(prune: mirror.prune)
             outcome.bytesReceived = stats.receivedBytes
             outcome.objectsReceived = stats.receivedObjects
@@ -108,7 +123,7 @@ public struct Syncer: Sendable {
         outcome.refsUpdated = after.filter { before[$0.key] != $0.value }.count
         outcome.refsDeleted = before.keys.filter { after[$0] == nil }.count
         outcome.diskBytes = DiskUsage.bytes(atPath: path)
-        _ = progress(SyncProgress(mirror: mirror.name, phase: .done, transfer: TransferProgress()))
+        progress(SyncProgress(mirror: mirror.name, phase: .done, transfer: TransferProgress()))
         return outcome
     }
 

@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+
+extension Catalog {
+    /// Takes the engine lease when it is free, expired, or held by a dead process; returns whether we hold it.
+    public func acquireLease(owner: String, kind: EngineLease.Kind, timeout: TimeInterval, now: Date = Date()) throws -> Bool {
+        try write { db in
+            if let lease = try EngineLease.fetchOne(db, key: 1), lease.owner != owner, lease.isLive(now: now, timeout: timeout) {
+                return false
+            }
+            var lease = EngineLease(owner: owner, pid: getpid(), host: EngineLease.hostName, kind: kind, acquiredAt: now, heartbeatAt: now)
+            try lease.save(db)
+            return true
+        }
+    }
+
+    /// Refreshes our lease; returns false when another engine has taken it.
+    public func heartbeatLease(owner: String, now: Date = Date()) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "UPDATE engine_lease SET heartbeat_at = ? WHERE id = 1 AND owner = ?", arguments: [now, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Gives the lease up so the next engine need not wait for it to expire.
+    public func releaseLease(owner: String) throws {
+        try write { db in try db.execute(sql: "DELETE FROM engine_lease WHERE id = 1 AND owner = ?", arguments: [owner]) }
+    }
+
+    /// The engine that is alive for this catalog, if any.
+    public func liveEngine(timeout: TimeInterval = EngineConfig.defaultLeaseTimeout, now: Date = Date()) throws -> EngineLease? {
+        let lease = try read { db in try EngineLease.fetchOne(db, key: 1) }
+        guard let lease, lease.isLive(now: now, timeout: timeout) else { return nil }
+        return lease
+    }
+
+    /// Queues scheduled syncs for mirrors whose next run has come and that have nothing queued or running.
+    @discardableResult
+    public func enqueueDue(now: Date = Date()) throws -> [Job] {
+        try write { db in
+            let due = try Mirror.fetchAll(db, sql: """
+                SELECT mirror.* FROM mirror JOIN mirror_state ON mirror_state.mirror_id = mirror.id
+                WHERE mirror_state.next_run_at IS NOT NULL AND mirror_state.next_run_at <= ?
+                  AND mirror_state.status != 'paused'
+                  AND NOT EXISTS (SELECT 1 FROM job WHERE job.mirror_id = mirror.id AND job.state IN ('queued', 'running'))
+                ORDER BY mirror_state.next_run_at LIMIT 1000
+                """, arguments: [now])
+            return try due.map { try Self.enqueue($0, kind: .sync, trigger: .schedule, actor: .scheduler, now: now, db: db) }
+        }
+    }
+
+    /// Pauses a mirror: no scheduled syncs until it is resumed; queued scheduled jobs are dropped.
+    public func pause(name: String, reason: String?, actor: Actor, now: Date = Date()) throws {
+        try write { db in
+            guard let mirror = try Mirror.filter(Column("name") == name).fetchOne(db) else { throw CatalogError.unknownMirror(name) }
+            let why = "paused by \(actor)" + (reason.map { ": \($0)" } ?? "")
+            try db.execute(sql: "UPDATE mirror_state SET status = CASE WHEN status IN ('syncing','fetching-lfs','verifying') THEN status ELSE 'paused' END, paused_reason = ?, next_run_at = NULL WHERE mirror_id = ?",
+                           arguments: [why, mirror.id!])
+            try db.execute(sql: "UPDATE job SET state = 'cancelled', ended_at = ?, error = 'mirror paused' WHERE mirror_id = ? AND state = 'queued' AND trigger = 'schedule'",
+                           arguments: [now, mirror.id!])
+            try Event(actor: actor, action: "pause", mirror: name, message: why, at: now).append(to: db)
+        }
+    }
+
+    /// Resumes a paused mirror: failures are forgiven and a sync is due now.
+    public func resume(name: String, actor: Actor, now: Date = Date()) throws {
+        try write { db in
+            guard let mirror = try Mirror.filter(Column("name") == name).fetchOne(db) else { throw CatalogError.unknownMirror(name) }
+            try db.execute(sql: """
+                UPDATE mirror_state SET paused_reason = NULL, consecutive_failures = 0, next_run_at = ?,
+                    status = CASE WHEN status = 'paused' THEN (CASE WHEN last_success_at IS NULL THEN 'idle' ELSE 'ok' END) ELSE status END
+                WHERE mirror_id = ?
+                """, arguments: [now, mirror.id!])
+            try Event(actor: actor, action: "resume", mirror: name, message: "resumed; sync due now", at: now).append(to: db)
+        }
+    }
+
+    /// Remembers a webhook delivery id; returns false when it was seen before (a replay).
+    public func recordDelivery(_ id: String, now: Date = Date()) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM webhook_delivery WHERE received_at < ?", arguments: [now.addingTimeInterval(-7 * 86400)])
+            try db.execute(sql: "INSERT OR IGNORE INTO webhook_delivery (delivery, received_at) VALUES (?, ?)", arguments: [id, now])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Events newer than `afterId`, oldest first (for following the log).
+    public func events(after afterId: Int64, since: Date? = nil, mirror: String? = nil, limit: Int = 1000) throws -> [Event] {
+        try read { db in
+            var request = Event.filter(Column("id") > afterId).order(Column("id")).limit(limit)
+            if let since { request = request.filter(Column("at") >= since) }
+            if let mirror { request = request.filter(Column("mirror") == mirror) }
+            return try request.fetchAll(db)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import TOMLKit
+
+/// Engine limits and timings, from `<home>/config.toml`'s `[engine]` table (every key optional).
+///
+/// ```toml
+/// [engine]
+/// max_syncs = 8             # sync jobs at once
+/// max_lfs = 8               # LFS transfers at once, across all LFS jobs
+/// verify_threads = 2        # hashing threads for audits (default: cores)
+/// per_host_fetches = 2      # pack downloads at once from one upstream host
+/// ```
+public struct EngineConfig: Sendable, Equatable {
+    public static let defaultLeaseTimeout: TimeInterval = 10
+
+    public var maxSyncs = 8
+    public var maxLFS = 8
+    public var maxVerify = 1
+    public var verifyThreads = ProcessInfo.processInfo.activeProcessorCount
+    public var perHostFetches = 2
+    /// Seconds without a heartbeat after which an engine counts as dead.
+    public var leaseTimeout = defaultLeaseTimeout
+    public var heartbeatInterval: TimeInterval = 2
+    /// How often the engine looks for work, cancellations and due mirrors.
+    public var tickInterval: TimeInterval = 0.1
+    /// Whether this engine queues scheduled syncs (the daemon and dashboard do; one-shot CLI runs don't).
+    public var runsScheduler = true
+
+    public init() {}
+
+    public static let knownKeys = ["max_syncs", "max_lfs", "max_verify", "verify_threads", "per_host_fetches", "lease_timeout"]
+
+    /// Reads `[engine]` from the home's config.toml; a missing file gives the defaults.
+    public static func load(home: Home) throws -> EngineConfig {
+        let path = home.root + "/config.toml"
+        var config = EngineConfig()
+        guard let data = FileManager.default.contents(atPath: path) else { return config }
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: String(decoding: data, as: UTF8.self))
+        } catch let error as TOMLParseError {
+            throw ConfigError.mirrorList(file: path, reason: "line \(error.source.begin.line): \(error.description)")
+        }
+        guard let engine = table["engine"]?.table else { return config }
+        for key in engine.keys {
+            guard knownKeys.contains(key) else {
+                throw ConfigError.mirrorList(file: path, reason: "unknown key '\(key)' in [engine] (known: \(knownKeys.joined(separator: ", ")))")
+            }
+            guard let value = engine[key]?.int, value >= 1, value <= 256 else {
+                throw ConfigError.mirrorList(file: path, reason: "[engine] \(key) must be a whole number from 1 to 256")
+            }
+            switch key {
+            case "max_syncs": config.maxSyncs = value
+            case "max_lfs": config.maxLFS = value
+            case "max_verify": config.maxVerify = value
+            case "verify_threads": config.verifyThreads = value
+            case "per_host_fetches": config.perHostFetches = value
+            case "lease_timeout": config.leaseTimeout = TimeInterval(value)
+            default: break
+            }
+        }
+        return config
+    }
+
+    /// Slots per job kind.
+    var slots: [JobKind: Int] { [.sync: maxSyncs, .lfs: max(1, min(maxLFS, 4)), .verify: maxVerify] }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+
+/// The kinds of work the engine runs.
+public enum JobKind: String, Codable, Sendable, CaseIterable {
+    case sync, lfs, verify
+}
+
+/// queued → running → succeeded | failed | cancelled.
+public enum JobState: String, Codable, Sendable {
+    case queued, running, succeeded, failed, cancelled
+
+    public var isFinished: Bool { self == .succeeded || self == .failed || self == .cancelled }
+}
+
+/// A unit of work in the catalog: any process may enqueue one; the one live engine runs it.
+public struct Job: Sendable, Equatable, Identifiable {
+    /// Priorities: an operator's request goes before a webhook's, which goes before the schedule's.
+    public static let manualPriority = 10
+    public static let webhookPriority = 5
+    public static let schedulePriority = 0
+
+    public var id: Int64?
+    public var mirrorId: Int64
+    public var kind: JobKind
+    public var state: JobState = .queued
+    public var trigger: Trigger
+    public var actor: String
+    public var priority: Int
+    public var attempts: Int = 0
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var endedAt: Date?
+    public var heartbeatAt: Date?
+    public var engineId: String?
+    public var phase: String?
+    public var unitsDone: Int64 = 0
+    public var unitsTotal: Int64 = 0
+    public var bytesDone: Int64 = 0
+    public var bytesTotal: Int64 = 0
+    public var rate: Double = 0
+    public var message: String?
+    public var error: String?
+    public var cancelRequested: Bool = false
+
+    public init(mirrorId: Int64, kind: JobKind, trigger: Trigger, actor: Actor, priority: Int? = nil, createdAt: Date = Date()) {
+        self.mirrorId = mirrorId
+        self.kind = kind
+        self.trigger = trigger
+        self.actor = actor.description
+        self.priority = priority ?? (trigger == .schedule ? Self.schedulePriority : trigger == .webhook ? Self.webhookPriority : Self.manualPriority)
+        self.createdAt = createdAt
+    }
+
+    /// Estimated seconds left from bytes (or units) and the current rate.
+    public var eta: TimeInterval? {
+        guard rate > 0 else { return nil }
+        if bytesTotal > 0 { return Double(max(0, bytesTotal - bytesDone)) / rate }
+        return nil
+    }
+
+    /// Fraction done, 0…1, when totals are known.
+    public var fraction: Double? {
+        if bytesTotal > 0 { return min(1, Double(bytesDone) / Double(bytesTotal)) }
+        if unitsTotal > 0 { return min(1, Double(unitsDone) / Double(unitsTotal)) }
+        return nil
+    }
+}
+
+extension Job: CatalogRecord {
+    public static let databaseTableName = "job"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A job with its mirror's name, as lists show it.
+public struct JobSummary: Sendable, Equatable {
+    public var job: Job
+    public var mirror: String
+}
+
+/// Live progress a running job reports (written to its row at most 4 times a second).
+public struct JobProgress: Sendable, Equatable {
+    public var phase: String
+    public var unitsDone: Int64 = 0
+    public var unitsTotal: Int64 = 0
+    public var bytesDone: Int64 = 0
+    public var bytesTotal: Int64 = 0
+    public var rate: Double = 0
+    public var message: String?
+
+    public init(phase: String, unitsDone: Int64 = 0, unitsTotal: Int64 = 0, bytesDone: Int64 = 0,
+                bytesTotal: Int64 = 0, rate: Double = 0, message: String? = nil) {
+        self.phase = phase
+        self.unitsDone = unitsDone
+        self.unitsTotal = unitsTotal
+        self.bytesDone = bytesDone
+        self.bytesTotal = bytesTotal
+        self.rate = rate
+        self.message = message
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Enqueues work and follows it to the end: through the daemon when one is alive, otherwise by running
+/// an embedded engine for as long as the work needs one.
+public final class JobClient: @unchecked Sendable {
+    public let home: Home
+    public let catalog: Catalog
+    public var config: EngineConfig
+    private var engine: Engine?
+    /// Called on an embedded engine before it starts (to install runners and observers).
+    public var configureEngine: ((Engine) -> Void)?
+    private let lock = NSLock()
+    private var cancelRequested = false
+
+    public init(home: Home, catalog: Catalog, config: EngineConfig) {
+        self.home = home
+        self.catalog = catalog
+        var config = config
+        config.runsScheduler = false
+        self.config = config
+    }
+
+    /// Which engine runs the work: "daemon", "embedded" (this process), or "another process".
+    public var engineDescription: String {
+        if engine != nil { return "embedded" }
+        if let lease = try? catalog.liveEngine(timeout: config.leaseTimeout) {
+            return lease.kind == .daemon ? "daemon (pid \(lease.pid))" : "another process (pid \(lease.pid))"
+        }
+        return "none"
+    }
+
+    /// Asks for the followed jobs to be cancelled (e.g. on Ctrl-C); `follow` then returns once they end.
+    public func cancelAll() {
+        lock.lock()
+        cancelRequested = true
+        lock.unlock()
+    }
+
+    /// Waits until every job in `ids` has finished, starting an embedded engine whenever none is alive.
+    /// `onUpdate` gets the jobs' rows about 10 times a second. Returns the finished jobs.
+    public func follow(_ ids: [Int64], onUpdate: ([Job]) -> Void = { _ in }) throws -> [Job] {
+        defer {
+            engine?.stop()
+            engine = nil
+        }
+        var cancelled = false
+        while true {
+            let jobs = try catalog.jobs(ids: ids)
+            onUpdate(jobs)
+            if jobs.count == ids.count, jobs.allSatisfy({ $0.state.isFinished }) {
+                return jobs.sorted { ids.firstIndex(of: $0.id!)! < ids.firstIndex(of: $1.id!)! }
+            }
+            lock.lock()
+            let wantCancel = cancelRequested && !cancelled
+            lock.unlock()
+            if wantCancel {
+                cancelled = true
+                for job in jobs where !job.state.isFinished {
+                    _ = try? catalog.requestCancel(jobId: job.id!, actor: .local)
+                }
+            }
+            if engine == nil, try catalog.liveEngine(timeout: config.leaseTimeout) == nil {
+                let candidate = Engine(home: home, catalog: catalog, config: config, kind: .embedded)
+                configureEngine?(candidate)
+                if try candidate.start() { engine = candidate }
+            }
+            usleep(100_000)
+        }
+    }
+}

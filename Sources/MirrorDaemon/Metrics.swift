@@ -1,0 +1,90 @@
+import Foundation
+import MirrorCore
+import Prometheus
+
+/// Prometheus metrics: counters and histograms fed by the engine as jobs end, gauges read from the
+/// catalog at each scrape (so they are right whichever process changed the catalog).
+public final class Metrics: @unchecked Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    private let catalog: Catalog
+    private let lock = NSLock()
+    private let syncDuration: ValueHistogram
+    private var perMirror: [String: [Gauge]] = [:]
+
+    public init(catalog: Catalog) {
+        self.catalog = catalog
+        syncDuration = registry.makeValueHistogram(
+            name: "mirrordeck_sync_duration_seconds",
+            buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+            help: "Duration of sync jobs run by this daemon.")
+        for result in ["succeeded", "failed", "cancelled"] {
+            _ = registry.makeCounter(name: "mirrordeck_sync_results_total", labels: [("result", result)], help: "Sync jobs by outcome.")
+            _ = registry.makeCounter(name: "mirrordeck_verify_results_total", labels: [("result", result)], help: "Verify jobs by outcome.")
+        }
+        _ = registry.makeCounter(name: "mirrordeck_lfs_bytes_fetched_total", help: "Bytes of LFS objects downloaded by this daemon.")
+    }
+
+    /// Counts a finished job (the engine calls this).
+    public func record(_ finished: JobFinished) {
+        let result = finished.state.rawValue
+        switch finished.job.kind {
+        case .sync:
+            syncDuration.record(finished.duration)
+            registry.makeCounter(name: "mirrordeck_sync_results_total", labels: [("result", result)], help: "Sync jobs by outcome.").increment()
+        case .lfs:
+            registry.makeCounter(name: "mirrordeck_lfs_bytes_fetched_total", help: "Bytes of LFS objects downloaded by this daemon.")
+                .increment(by: Double(finished.bytes))
+        case .verify:
+            registry.makeCounter(name: "mirrordeck_verify_results_total", labels: [("result", result)], help: "Verify jobs by outcome.").increment()
+        }
+    }
+
+    /// The exposition text, with per-mirror and queue gauges refreshed from the catalog.
+    public func render(now: Date = Date()) throws -> String {
+        let summaries = try catalog.summaries()
+        let depth = try catalog.queueDepth()
+        let running = try catalog.jobs().filter { $0.job.state == .running }
+        lock.lock()
+        defer { lock.unlock() }
+        var seen = Set<String>()
+        for s in summaries {
+            let name = s.mirror.name
+            seen.insert(name)
+            let labels = [("mirror", name)]
+            let gauges = [
+                registry.makeGauge(name: "mirrordeck_mirror_lag_seconds", labels: labels, help: "Seconds since the mirror was last known identical to upstream (-1: never).")
+                    .settingTo(s.state.lag(now: now) ?? -1),
+                registry.makeGauge(name: "mirrordeck_mirror_behind_refs", labels: labels, help: "Upstream refs that differed at the last check.")
+                    .settingTo(Double(s.state.behind)),
+                registry.makeGauge(name: "mirrordeck_mirror_last_success_timestamp_seconds", labels: labels, help: "Unix time of the last successful sync (0: never).")
+                    .settingTo(s.state.lastSuccessAt?.timeIntervalSince1970 ?? 0),
+                registry.makeGauge(name: "mirrordeck_mirror_consecutive_failures", labels: labels, help: "Failed syncs since the last success.")
+                    .settingTo(Double(s.state.consecutiveFailures)),
+                registry.makeGauge(name: "mirrordeck_mirror_paused", labels: labels, help: "1 when the mirror is paused.")
+                    .settingTo(s.state.status == .paused ? 1 : 0),
+                registry.makeGauge(name: "mirrordeck_mirror_stale", labels: labels, help: "1 when lag exceeds 1.5 times the interval.")
+                    .settingTo(s.state.isStale(intervalSeconds: s.mirror.intervalSeconds, now: now) ? 1 : 0),
+            ]
+            perMirror[name] = gauges
+        }
+        for (name, gauges) in perMirror where !seen.contains(name) {
+            gauges.forEach(registry.unregisterGauge)
+            perMirror[name] = nil
+        }
+        for kind in JobKind.allCases {
+            registry.makeGauge(name: "mirrordeck_queue_depth", labels: [("kind", kind.rawValue)], help: "Queued jobs by kind.")
+                .set(Double(depth[kind] ?? 0))
+            registry.makeGauge(name: "mirrordeck_jobs_running", labels: [("kind", kind.rawValue)], help: "Running jobs by kind.")
+                .set(Double(running.filter { $0.job.kind == kind }.count))
+        }
+        registry.makeGauge(name: "mirrordeck_mirrors", help: "Mirrors in the catalog.").set(Double(summaries.count))
+        return registry.emitToString()
+    }
+}
+
+private extension Gauge {
+    func settingTo(_ value: Double) -> Gauge {
+        set(value)
+        return self
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MirrorCore
+import MirrorDaemon
+
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Run the engine and scheduler in the foreground, with /metrics, /healthz and /webhook/github.",
+        discussion: """
+        Logs go to stderr. SIGTERM or SIGINT stops it cleanly: running jobs go back to the queue and resume \
+        on the next start. The webhook secret comes from --webhook-secret-file or MIRRORDECK_WEBHOOK_SECRET, \
+        never from the command line. See docs/daemon.md.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).") var listen = "127.0.0.1:9477"
+    @Option(name: .customLong("webhook-secret-file"), help: "File holding the GitHub webhook secret.") var webhookSecretFile: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        _ = try Self.parseListen(listen)
+    }
+
+    static func parseListen(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:9477")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:9477") }
+        return (host, port)
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "mirrordeck.daemon")
+        let (home, catalog) = try global.open()
+        var options = DaemonServer.Options()
+        (options.host, options.port) = try Self.parseListen(listen)
+        if let file = webhookSecretFile {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CLIError(description: "cannot read webhook secret file \(file): check the path and permissions")
+            }
+            options.webhookSecret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if let env = ProcessInfo.processInfo.environment["MIRRORDECK_WEBHOOK_SECRET"], !env.isEmpty {
+            options.webhookSecret = env
+        }
+        if options.webhookSecret?.isEmpty == true {
+            throw CLIError(description: "the webhook secret is empty: put a long random string in the file")
+        }
+        let server = DaemonServer(home: home, catalog: catalog, engineConfig: try EngineConfig.load(home: home), options: options, logger: logger)
+        try await server.run { engine in EngineSetup.install(on: engine) }
+    }
+}
