@@ -14,7 +14,7 @@ struct MirrorDeck: AsyncParsableCommand {
         subcommands: [AddCommand.self, RemoveCommand.self, ListCommand.self, ShowCommand.self,
                       SyncCommand.self, ImportCommand.self, ExportCommand.self,
                       JobsCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self,
-                      LogCommand.self, EventsCommand.self, DaemonCommand.self]
+                      LogCommand.self, EventsCommand.self, DaemonCommand.self, LFSCommand.self]
     )
 }
 
