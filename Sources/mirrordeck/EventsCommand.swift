@@ -35,10 +35,15 @@ struct EventsCommand: ParsableCommand {
             print(JSONShapes.encode(JSONShapes.event(e)).replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: "  ", with: ""))
         } else {
             let who = e.source == "local" ? e.actor : "\(e.actor) from \(e.source)"
-            print("\(TimeFormat.iso(e.at) ?? "")  \(who.padding(toLength: 14, withPad: " ", startingAt: 0))  \(e.action.padding(toLength: 8, withPad: " ", startingAt: 0))  \(e.mirror ?? "-")  \(e.message)")
+            print("\(TimeFormat.iso(e.at) ?? "")  \(pad(who, 14))  \(pad(e.action, 8))  \(e.mirror ?? "-")  \(e.message)")
         }
         fflush(nil)
     }
+}
+
+/// Pads to `width` without ever cutting the text.
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
 
 struct LogCommand: ParsableCommand {

@@ -18,6 +18,7 @@ struct SyncCommand: ParsableCommand {
     @Flag(help: "Sync mirrors whose lag is above 1.5 × their interval, and failed ones.") var stale = false
     @Option(help: "How many syncs an embedded engine runs at once (default: [engine] max_syncs, 8).") var parallel: Int?
     @Flag(help: "Print JSON results (see docs/json.md).") var json = false
+    @Flag(name: .customLong("no-wait"), help: "Only queue the jobs and print their ids; the daemon (or the next engine) runs them.") var noWait = false
 
     func validate() throws {
         let modes = (names.isEmpty ? 0 : 1) + (all ? 1 : 0) + (stale ? 1 : 0)
@@ -44,6 +45,15 @@ struct SyncCommand: ParsableCommand {
         let client = JobClient(home: home, catalog: catalog, config: config)
         EngineSetup.configure(client)
         let jobs = try catalog.enqueue(mirrors, kind: .sync, trigger: .manual, actor: .local)
+        if noWait {
+            let names = Dictionary(uniqueKeysWithValues: mirrors.map { ($0.id!, $0.name) })
+            if json {
+                print(JSONShapes.encode(jobs.map { ["job": $0.id!, "name": names[$0.mirrorId] ?? "?", "state": $0.state.rawValue] as [String: Any] }))
+            } else {
+                for job in jobs { print("queued job #\(job.id!) for \(names[job.mirrorId] ?? "?") (\(job.state.rawValue))") }
+            }
+            return
+        }
         let names = Dictionary(uniqueKeysWithValues: mirrors.map { ($0.id!, $0.name) })
         let display = JobDisplay(live: TTY.stdout && !json, names: names)
         let interrupt = Interrupt.onSIGINT { client.cancelAll() }

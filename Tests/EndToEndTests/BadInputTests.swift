@@ -59,7 +59,7 @@ struct BadInputTests {
         #expect(try env.md("add", "m", "https://example.org/x.git").status == 0)
         try expectRefused(env, ["add", "m", "https://example.org/y.git"], mentions: "already exists")
         try expectRefused(env, ["add", "n", "https://example.org/y.git", "--interval", "soon"], mentions: "invalid interval")
-        try expectRefused(env, ["add", "n", "https://example.org/y.git", "--interval", "10s"], mentions: "at least 1m")
+        try expectRefused(env, ["add", "n", "https://example.org/y.git", "--interval", "5s"], mentions: "at least 10s")
         try expectRefused(env, ["add", "n", "https://example.org/y.git", "--lfs", "maybe"], mentions: "auto, on or off")
         try expectRefused(env, ["sync", "nosuch"], mentions: "no mirror named")
         try expectRefused(env, ["sync"], mentions: "exactly one")

@@ -37,14 +37,11 @@ struct CatalogConcurrencyTests {
             #expect(log.status == 0)
         }
         // Every sync left exactly one successful run and every add one event: count them in the catalog.
-        let db = env.home + "/catalog.sqlite"
-        let runs = try Shell.run("/usr/bin/env", ["python3", "-c", """
-            import sqlite3,sys
-            c=sqlite3.connect(sys.argv[1])
-            print(c.execute("select count(*) from sync_run where result in ('updated','up-to-date')").fetchone()[0],
-                  c.execute("select count(*) from sync_run where result not in ('updated','up-to-date')").fetchone()[0],
-                  c.execute("select count(*) from event where action='add'").fetchone()[0])
-            """, db])
-        #expect(runs.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "500 0 502", "\(runs)")
+        let counts = try env.sql("""
+            SELECT (SELECT count(*) FROM sync_run WHERE result IN ('updated','up-to-date')),
+                   (SELECT count(*) FROM sync_run WHERE result NOT IN ('updated','up-to-date')),
+                   (SELECT count(*) FROM event WHERE action = 'add')
+            """)
+        #expect(counts == [["500", "0", "502"]])
     }
 }

@@ -23,9 +23,6 @@ public struct SyncOutcome: Sendable {
 }
 
 extension Catalog {
-    /// Scheduling policy for retries after failures and pausing.
-    public static let pauseAfterFailures = 10
-    public static let firstBackoffSeconds = 60
 
     /// Starts a run: inserts it and marks the mirror syncing.
     public func beginRun(mirror: Mirror, trigger: Trigger, actor: Actor, jobId: Int64? = nil) throws -> SyncRun {
@@ -39,7 +36,8 @@ extension Catalog {
 
     /// Ends a run: records the outcome, updates state, refs and schedule, and logs an event, all at once.
     @discardableResult
-    public func finishRun(_ run: SyncRun, mirror: Mirror, outcome: SyncOutcome, actor: Actor, now: Date = Date()) throws -> (SyncRun, MirrorState) {
+    public func finishRun(_ run: SyncRun, mirror: Mirror, outcome: SyncOutcome, actor: Actor,
+                          policy: SchedulePolicy = SchedulePolicy(), now: Date = Date()) throws -> (SyncRun, MirrorState) {
         try write { db in
             var run = run
             run.endedAt = now
@@ -64,7 +62,7 @@ extension Catalog {
                 state.lastError = nil
                 state.headRef = outcome.headRef
                 state.refCount = outcome.refs.count
-                state.nextRunAt = now.addingTimeInterval(TimeInterval(mirror.intervalSeconds))
+                state.nextRunAt = now.addingTimeInterval(policy.nextDelay(intervalSeconds: mirror.intervalSeconds))
                 if outcome.diskBytes > 0 { state.diskBytes = outcome.diskBytes }
                 try RefRecord.filter(Column("mirror_id") == mirror.id!).deleteAll(db)
                 for (name, target) in outcome.refs {
@@ -75,14 +73,13 @@ extension Catalog {
                 state.consecutiveFailures += 1
                 state.lastError = run.error
                 if outcome.behind > 0 { state.behind = outcome.behind }
-                if state.consecutiveFailures >= Self.pauseAfterFailures {
+                if state.consecutiveFailures >= policy.pauseAfterFailures {
                     state.status = .paused
                     state.pausedReason = "paused after \(state.consecutiveFailures) consecutive failures; last: \(run.error ?? "unknown error")"
                     state.nextRunAt = nil
                 } else {
                     state.status = .failed
-                    let backoff = min(Self.firstBackoffSeconds << min(state.consecutiveFailures - 1, 20), mirror.intervalSeconds)
-                    state.nextRunAt = now.addingTimeInterval(TimeInterval(backoff))
+                    state.nextRunAt = now.addingTimeInterval(policy.retryDelay(failures: state.consecutiveFailures, intervalSeconds: mirror.intervalSeconds))
                 }
             case .cancelled, .running:
                 state.status = state.lastSuccessAt == nil ? .idle : (state.consecutiveFailures > 0 ? .failed : .ok)

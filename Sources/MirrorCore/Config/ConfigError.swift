@@ -17,7 +17,7 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .passwordInURL(url):
             return "upstream URL \(Redactor.quote(Redactor.redact(url))) embeds a password: remove it and put the credentials in ~/.netrc (http/https) or use an SSH key (ssh://)"
         case let .invalidInterval(text):
-            return "invalid interval \(Redactor.quote(text)): use a number with a unit, e.g. 30m, 2h, 1d (at least 1m)"
+            return "invalid interval \(Redactor.quote(text)): use a number with a unit, e.g. 30m, 2h, 1d (at least 10s)"
         case let .invalidLFSMode(text):
             return "invalid LFS mode \(Redactor.quote(text)): use auto, on or off"
         case let .homeUnusable(path, reason):

@@ -1,7 +1,7 @@
 /// Parses and formats durations such as `90s`, `30m`, `2h`, `1d`, `1h30m`.
 public enum Interval {
     public static let defaultSeconds = 2 * 3600
-    public static let minimumSeconds = 60
+    public static let minimumSeconds = 10
 
     /// Parses a duration with units s, m, h, d, w (combinations allowed); throws `ConfigError.invalidInterval`.
     public static func parse(_ text: String, minimum: Int = minimumSeconds) throws -> Int {

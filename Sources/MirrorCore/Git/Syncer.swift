@@ -27,6 +27,8 @@ public struct Syncer: Sendable {
     public let catalog: Catalog
     /// Limits concurrent pack downloads per upstream host (the engine's), or nil for no limit.
     let hostGate: HostGate?
+    /// Retry, jitter and pause rules applied when the run is recorded.
+    public var policy = SchedulePolicy()
 
     public init(home: Home, catalog: Catalog) {
         self.init(home: home, catalog: catalog, hostGate: nil)
@@ -71,7 +73,7 @@ public struct Syncer: Sendable {
             outcome.error = Redactor.redact("\(error)")
         }
         do {
-            let (finished, state) = try catalog.finishRun(run, mirror: mirror, outcome: outcome, actor: actor)
+            let (finished, state) = try catalog.finishRun(run, mirror: mirror, outcome: outcome, actor: actor, policy: policy)
             return SyncReport(mirror: mirror.name, result: outcome.result, run: finished, state: state, error: outcome.error)
         } catch {
             return SyncReport(mirror: mirror.name, result: .failed, run: run, error: "\(error)")

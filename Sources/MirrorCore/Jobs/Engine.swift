@@ -148,7 +148,7 @@ public final class Engine: @unchecked Sendable {
                 for jobId in cancels { running[jobId]?.cancel() }
                 lock.unlock()
             }
-            if config.runsScheduler, now.timeIntervalSince(lastSchedule) >= 1 {
+            if config.runsScheduler, now.timeIntervalSince(lastSchedule) >= 0.25 {
                 lastSchedule = now
                 let due = try catalog.enqueueDue(now: now)
                 if !due.isEmpty { logger.debug("scheduled \(due.count) sync(s)") }
@@ -229,7 +229,8 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func runSync(_ job: Job, _ mirror: Mirror, _ context: JobContext) -> JobResult {
-        let syncer = Syncer(home: home, catalog: catalog, hostGate: gate)
+        var syncer = Syncer(home: home, catalog: catalog, hostGate: gate)
+        syncer.policy = config.policy
         let actor = Actor(description: job.actor)
         let report = syncer.sync(mirror, trigger: job.trigger, actor: actor, jobId: job.id,
                                  progress: { p in

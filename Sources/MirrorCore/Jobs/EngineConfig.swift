@@ -9,6 +9,8 @@ import TOMLKit
 /// max_lfs = 8               # LFS transfers at once, across all LFS jobs
 /// verify_threads = 2        # hashing threads for audits (default: cores)
 /// per_host_fetches = 2      # pack downloads at once from one upstream host
+/// retry_base_seconds = 60   # first retry after a failure; doubles up to the interval
+/// pause_after_failures = 10 # consecutive failures before a mirror is paused
 /// ```
 public struct EngineConfig: Sendable, Equatable {
     public static let defaultLeaseTimeout: TimeInterval = 10
@@ -25,10 +27,12 @@ public struct EngineConfig: Sendable, Equatable {
     public var tickInterval: TimeInterval = 0.1
     /// Whether this engine queues scheduled syncs (the daemon and dashboard do; one-shot CLI runs don't).
     public var runsScheduler = true
+    public var policy = SchedulePolicy()
 
     public init() {}
 
-    public static let knownKeys = ["max_syncs", "max_lfs", "max_verify", "verify_threads", "per_host_fetches", "lease_timeout"]
+    public static let knownKeys = ["max_syncs", "max_lfs", "max_verify", "verify_threads", "per_host_fetches", "lease_timeout",
+                                   "retry_base_seconds", "pause_after_failures"]
 
     /// Reads `[engine]` from the home's config.toml; a missing file gives the defaults.
     public static func load(home: Home) throws -> EngineConfig {
@@ -46,8 +50,9 @@ public struct EngineConfig: Sendable, Equatable {
             guard knownKeys.contains(key) else {
                 throw ConfigError.mirrorList(file: path, reason: "unknown key '\(key)' in [engine] (known: \(knownKeys.joined(separator: ", ")))")
             }
-            guard let value = engine[key]?.int, value >= 1, value <= 256 else {
-                throw ConfigError.mirrorList(file: path, reason: "[engine] \(key) must be a whole number from 1 to 256")
+            let maximum = key == "retry_base_seconds" ? 86400 : 256
+            guard let value = engine[key]?.int, value >= 1, value <= maximum else {
+                throw ConfigError.mirrorList(file: path, reason: "[engine] \(key) must be a whole number from 1 to \(maximum)")
             }
             switch key {
             case "max_syncs": config.maxSyncs = value
@@ -56,6 +61,8 @@ public struct EngineConfig: Sendable, Equatable {
             case "verify_threads": config.verifyThreads = value
             case "per_host_fetches": config.perHostFetches = value
             case "lease_timeout": config.leaseTimeout = TimeInterval(value)
+            case "retry_base_seconds": config.policy.retryBaseSeconds = value
+            case "pause_after_failures": config.policy.pauseAfterFailures = value
             default: break
             }
         }

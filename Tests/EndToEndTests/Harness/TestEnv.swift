@@ -58,6 +58,13 @@ final class TestEnv: @unchecked Sendable {
         return [first, "--home", home] + args.dropFirst()
     }
 
+    /// The project venv's python (scripts/install-deps.sh makes it), for test-only Python packages.
+    var venvPython: String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+        return root + "/.venv/bin/python"
+    }
+
     /// Keeps a server process to stop when the test ends.
     func own(_ process: RunningProcess) { servers.append(process) }
     func atExit(_ body: @escaping () -> Void) { cleanups.append(body) }
@@ -66,6 +73,18 @@ final class TestEnv: @unchecked Sendable {
 
     /// The mirror's bare repository in this env's home.
     func mirrorPath(_ name: String) -> String { home + "/mirrors/\(name).git" }
+
+    /// Runs a read-only SQL query on the home's catalog (through Python's sqlite3) and returns rows of text.
+    func sql(_ query: String) throws -> [[String]] {
+        let script = """
+            import sqlite3, sys, json
+            c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True, timeout=30)
+            print(json.dumps([[("" if v is None else str(v)) for v in row] for row in c.execute(sys.argv[2])]))
+            """
+        let r = try Shell.run("/usr/bin/env", ["python3", "-c", script, home + "/catalog.sqlite", query])
+        guard r.status == 0 else { throw TestFailure.message("sql failed: \(r)") }
+        return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String]]
+    }
 
     /// Parses JSON printed by mirrordeck.
     func json(_ result: ProcessResult) throws -> Any {
