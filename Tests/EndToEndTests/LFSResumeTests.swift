@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+@Suite("Git LFS transfers survive being killed")
+struct LFSResumeTests {
+    func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    }
+
+    @Test("SIGKILL midway through a large object: the restart asks nginx for the remainder (206) and fetches only that")
+    func killAndResume() throws {
+        let env = try TestEnv("lfs-resume")
+        let server = try LFSServer.start(env: env, limitRate: "8m") // 24 MiB take ~3 s
+        let up = try LFSUpstream(env: env, servedRoot: server.gitRoot, name: "big", lfsURL: server.endpoint("big"))
+        let size = 24 << 20
+        let oid = try up.add("model.bin", LFSUpstream.random(size))
+        try up.commit("a large model")
+        try up.push(["--all"])
+        // The mirror's git side, made without `sync` so that nothing but `lfs fetch` touches LFS here.
+        try up.git(["clone", "-q", "--mirror", server.url("big"), env.mirrorPath("big")])
+        try env.md("add", "big", server.url("big"))
+
+        let part = env.home + "/lfs-incomplete/\(oid).part"
+        let object = env.mirrorPath("big") + "/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)"
+        let first = try env.lfsStart("fetch", ["big"])
+        try eventually(timeout: 30, "a third of the object in the .part") { fileSize(part) > size / 3 || !first.isRunning }
+        first.kill(SIGKILL)
+        #expect(first.wait().status == 128 + SIGKILL, "killed mid-transfer, not finished")
+        let kept = fileSize(part)
+        #expect(kept > size / 3 && kept < size, "the partial download survives the kill")
+        #expect(!FileManager.default.fileExists(atPath: object), "nothing half-written is in the mirror")
+
+        let second = try env.lfs("fetch", "big", "--json")
+        #expect(second.status == 0, "\(second)")
+        let report = try #require((try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [[String: Any]])?.first)
+        #expect(report["bytes_resumed"] as? Int == kept)
+        #expect(report["bytes_transferred"] as? Int == size - kept, "only the remainder crosses the network")
+        #expect(try LFSUpstream.sha256(file: object) == oid)
+        #expect(!FileManager.default.fileExists(atPath: part))
+
+        // nginx's view: the killed GET, then one Range request answered 206 with exactly the rest.
+        try eventually(timeout: 10, "nginx logs both downloads") { server.downloads(of: oid).count == 2 }
+        let gets = server.downloads(of: oid)
+        let resumed = try #require(gets.first { $0.range == "bytes=\(kept)-" })
+        #expect(resumed.status == 206)
+        #expect(resumed.bytes == size - kept)
+        let total = gets.reduce(0) { $0 + $1.bytes }
+        #expect(Double(total) <= Double(size) * 1.05, "both runs together fetched about one object's worth: \(total) of \(size)")
+    }
+}
