@@ -46,6 +46,8 @@ final class CurlHandle {
         var headers: [String: String] = [:]
         var code: CURLcode = CURLE_OK
         var curlMessage = ""
+        /// No byte moved for the stall timeout, so the transfer was aborted.
+        var stalled = false
         var ok: Bool { code == CURLE_OK }
     }
 
@@ -56,6 +58,26 @@ final class CurlHandle {
         var headers: [String: String] = [:]
         let onBody: (Callbacks, UnsafeRawBufferPointer) -> Bool
         let isCancelled: () -> Bool
+        /// Set when no byte moved for the stall timeout (curl's own low-speed check averages over
+        /// several seconds, so a trickle then silence would go unnoticed for too long).
+        private(set) var stalled = false
+        fileprivate var stallNanoseconds: UInt64 = 60_000_000_000
+        private var lastMoved: UInt64 = 0
+        private var lastBytes: Int64 = -1
+
+        /// Called by curl at least once a second: false aborts the transfer.
+        fileprivate func keepGoing(bytes: Int64) -> Bool {
+            if isCancelled() { return false }
+            let now = DispatchTime.now().uptimeNanoseconds
+            if bytes != lastBytes {
+                lastBytes = bytes
+                lastMoved = now
+            } else if now - lastMoved > stallNanoseconds {
+                stalled = true
+                return false
+            }
+            return true
+        }
 
         init(isCancelled: @escaping () -> Bool, onBody: @escaping (Callbacks, UnsafeRawBufferPointer) -> Bool) {
             self.isCancelled = isCancelled
@@ -94,8 +116,7 @@ final class CurlHandle {
         _ = mdk_curl_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1)
         _ = mdk_curl_setopt_long(easy, CURLOPT_MAXREDIRS, request.maxRedirects)
         _ = mdk_curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT, request.connectTimeout)
-        _ = mdk_curl_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1)
-        _ = mdk_curl_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, request.stallTimeout)
+        callbacks.stallNanoseconds = UInt64(max(1, request.stallTimeout)) * 1_000_000_000
         _ = mdk_curl_setopt_long(easy, CURLOPT_BUFFERSIZE, 512 << 10)
         _ = mdk_curl_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         _ = mdk_curl_setopt_str(easy, CURLOPT_USERAGENT, Self.userAgent)
@@ -145,13 +166,14 @@ final class CurlHandle {
         }
         _ = mdk_curl_setopt_long(easy, CURLOPT_NOPROGRESS, 0)
         _ = mdk_curl_setopt_ptr(easy, CURLOPT_XFERINFODATA, opaque)
-        _ = mdk_curl_setopt_xferinfo(easy) { user, _, _, _, _ in
+        _ = mdk_curl_setopt_xferinfo(easy) { user, _, downloaded, _, uploaded in
             guard let user else { return 0 }
-            return Unmanaged<Callbacks>.fromOpaque(user).takeUnretainedValue().isCancelled() ? 1 : 0
+            return Unmanaged<Callbacks>.fromOpaque(user).takeUnretainedValue().keepGoing(bytes: Int64(downloaded) + Int64(uploaded)) ? 0 : 1
         }
 
         let code = curl_easy_perform(easy)
         var response = Response(code: code)
+        response.stalled = callbacks.stalled
         var status = 0
         _ = mdk_curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
         response.status = status != 0 ? status : callbacks.status
@@ -167,6 +189,10 @@ final class CurlHandle {
 /// How curl's failures read to an operator, and which ones a retry may cure.
 enum CurlErrors {
     /// Dropped, refused, stalled or cut-short connections: worth another attempt (resuming where possible).
+    static func isTransient(_ response: CurlHandle.Response) -> Bool {
+        response.stalled || isTransient(response.code)
+    }
+
     static func isTransient(_ code: CURLcode) -> Bool {
         code == CURLE_COULDNT_CONNECT || code == CURLE_OPERATION_TIMEDOUT || code == CURLE_PARTIAL_FILE
             || code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING
@@ -175,6 +201,7 @@ enum CurlErrors {
 
     /// A one-line explanation of a failed transfer.
     static func describe(_ response: CurlHandle.Response, stallTimeout: Int, maxRedirects: Int) -> String {
+        if response.stalled { return "the connection stalled (no data for \(stallTimeout) s)" }
         switch response.code {
         case CURLE_OPERATION_TIMEDOUT:
             return "the connection stalled (no data for \(stallTimeout) s)"

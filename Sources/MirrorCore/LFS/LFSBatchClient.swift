@@ -77,8 +77,8 @@ final class LFSBatchClient {
             let problem: String
             var retryAfter: String?
             if !response.ok {
-                problem = response.curlMessage
-                guard Self.isRetriable(response.code) else { throw LFSError.batch(endpoint: shown, message: problem) }
+                problem = CurlErrors.describe(response, stallTimeout: options.stallTimeout, maxRedirects: options.maxRedirects)
+                guard CurlErrors.isTransient(response) else { throw LFSError.batch(endpoint: shown, message: problem) }
             } else {
                 switch response.status {
                 case 200:
@@ -126,17 +126,19 @@ final class LFSBatchClient {
         let sizes = Dictionary(requested.map { ($0.oid, $0.size) }, uniquingKeysWith: { a, _ in a })
         var answers: [LFSOID: LFSBatchAnswer] = [:]
         var strays: [String] = []
+        var strayCount = 0
         for case let item as [String: Any] in items {
             let rawOID = item["oid"] as? String ?? ""
             guard let oid = LFSOID(rawOID), let expected = sizes[oid] else {
-                if strays.count < 3 { strays.append(Redactor.quote(rawOID)) }
+                strayCount += 1
+                if strays.count < 3 { strays.append(Redactor.quote(String(rawOID.prefix(80)))) }
                 continue
             }
             if answers[oid] != nil { continue }
             answers[oid] = answer(for: item, expectedSize: expected)
         }
         for pointer in requested where answers[pointer.oid] == nil {
-            let note = strays.isEmpty ? "" : " (it answered for invalid or unrequested object ids \(strays.joined(separator: ", ")), which were ignored)"
+            let note = strays.isEmpty ? "" : "; it answered instead for \(strayCount) invalid or unrequested object id(s) (ignored): \(strays.sorted().joined(separator: ", "))"
             answers[pointer.oid] = .error(.badAnswer("the LFS server's batch answer did not include this object\(note)"))
         }
         return answers
@@ -175,10 +177,6 @@ final class LFSBatchClient {
             expiresAt = Self.parseDate(text)
         }
         return .download(LFSAction(href: href, headers: headers, expiresAt: expiresAt))
-    }
-
-    static func isRetriable(_ code: CURLcode) -> Bool {
-        CurlErrors.isTransient(code)
     }
 
     /// A header name of token characters and a value without line breaks (no header injection).

@@ -334,7 +334,7 @@ final class LFSTransferWorker {
         if isCancelled() { return .fail(.cancelled) }
         if !response.ok {
             let reason = CurlErrors.describe(response, stallTimeout: options.stallTimeout, maxRedirects: options.maxRedirects)
-            if CurlErrors.isTransient(response.code) { return .retry(reason, retryAfter: nil, refresh: false) }
+            if CurlErrors.isTransient(response) { return .retry(reason, retryAfter: nil, refresh: false) }
             return .fail(.transfer(reason))
         }
         let serverSays = LFSBatchClient.serverMessage(errorBody, contentType: response.headers["content-type"]).map { " (\($0))" } ?? ""
