@@ -34,7 +34,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .target(name: "MirrorTUI", dependencies: ["MirrorCore", "CNCurses"]),
+        .target(name: "MirrorTUI", dependencies: ["MirrorCore", "CNCurses", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(
             name: "MirrorDaemon",
             dependencies: [
@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "MirrorCoreTests", dependencies: ["MirrorCore"]),
         .testTarget(name: "MirrorDaemonTests", dependencies: ["MirrorDaemon"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MirrorCore"]),
+        .testTarget(name: "MirrorTUITests", dependencies: ["MirrorTUI"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+
+/// Tells cheaply whether any process has committed to the catalog: `PRAGMA data_version` on one
+/// dedicated read-only connection (the number changes whenever another connection commits).
+public final class CatalogWatch: @unchecked Sendable {
+    private let queue: DatabaseQueue
+
+    /// Opens a connection of its own to the catalog at `path` (which must exist).
+    public init(path: String) throws {
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(Catalog.busyTimeout)
+        config.label = "catalog-watch"
+        do {
+            queue = try DatabaseQueue(path: path, configuration: config)
+        } catch let error as DatabaseError {
+            throw CatalogError.database(path: path, message: error.message ?? "\(error)")
+        }
+    }
+
+    /// The connection's current `data_version`.
+    public func dataVersion() throws -> Int64 {
+        do {
+            return try queue.inDatabase { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        } catch let error as DatabaseError {
+            throw CatalogError.database(path: queue.path, message: error.message ?? "\(error)")
+        }
+    }
+}
+
+/// A small summary of the catalog that changes whenever anything a dashboard shows changes, except the
+/// progress of running jobs (which `activeJobs` carries) — so a heartbeat alone costs no full reload.
+public struct CatalogStamp: Sendable, Equatable {
+    public var mirrorCount = 0
+    public var maxMirrorId: Int64 = 0
+    public var maxEventId: Int64 = 0
+    public var maxJobId: Int64 = 0
+    /// Ids and states of queued and running jobs (not their progress).
+    public var jobStates: [Int64: String] = [:]
+    public var leaseOwner: String?
+
+    public init() {}
+}
+
+extension Catalog {
+    /// The stamp of the catalog now (four small indexed queries).
+    public func stamp() throws -> CatalogStamp {
+        try read { db in
+            var s = CatalogStamp()
+            if let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM mirror") {
+                s.mirrorCount = row[0]
+                s.maxMirrorId = row[1]
+            }
+            s.maxEventId = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM event") ?? 0
+            s.maxJobId = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM job") ?? 0
+            for row in try Row.fetchAll(db, sql: "SELECT id, state FROM job WHERE state IN ('queued', 'running')") {
+                s.jobStates[row[0]] = row[1]
+            }
+            s.leaseOwner = try String.fetchOne(db, sql: "SELECT owner FROM engine_lease WHERE id = 1")
+            return s
+        }
+    }
+
+    /// Every mirror with its state, sorted by name — decoded by column position, fast enough to reload
+    /// 10,000 mirrors several times a second.
+    public func summariesFast() throws -> [MirrorSummary] {
+        try read { db in
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT m.id, m.name, m.upstream, m.interval_seconds, m.lfs, m.lfs_url, m.prune, m.insecure_tls, m.created_at,
+                       s.status, s.fresh_as_of, s.last_check_at, s.last_success_at, s.last_failure_at, s.behind,
+                       s.consecutive_failures, s.next_run_at, s.last_error, s.paused_reason, s.head_ref, s.ref_count,
+                       s.disk_bytes, s.lfs_objects_present, s.lfs_objects_total, s.lfs_bytes_present, s.lfs_bytes_total
+                FROM mirror m LEFT JOIN mirror_state s ON s.mirror_id = m.id
+                ORDER BY m.name
+                """)
+            var out: [MirrorSummary] = []
+            while let row = try cursor.next() {
+                let id: Int64 = row[0]
+                var m = Mirror(name: row[1], upstream: row[2], intervalSeconds: row[3],
+                               lfs: LFSMode(rawValue: row[4] ?? "auto") ?? .auto, lfsURL: row[5],
+                               prune: row[6] ?? true, insecureTLS: row[7] ?? false, createdAt: Self.date(row[8]) ?? Date(timeIntervalSince1970: 0))
+                m.id = id
+                var s = MirrorState(mirrorId: id)
+                s.status = MirrorStatus(rawValue: row[9] ?? "idle") ?? .idle
+                s.freshAsOf = Self.date(row[10])
+                s.lastCheckAt = Self.date(row[11])
+                s.lastSuccessAt = Self.date(row[12])
+                s.lastFailureAt = Self.date(row[13])
+                s.behind = row[14] ?? 0
+                s.consecutiveFailures = row[15] ?? 0
+                s.nextRunAt = Self.date(row[16])
+                s.lastError = row[17]
+                s.pausedReason = row[18]
+                s.headRef = row[19]
+                s.refCount = row[20] ?? 0
+                s.diskBytes = row[21] ?? 0
+                s.lfsObjectsPresent = row[22] ?? 0
+                s.lfsObjectsTotal = row[23] ?? 0
+                s.lfsBytesPresent = row[24] ?? 0
+                s.lfsBytesTotal = row[25] ?? 0
+                out.append(MirrorSummary(mirror: m, state: s))
+            }
+            return out
+        }
+    }
+
+    /// Queued and running jobs with their mirror names, running first, then by priority and age.
+    public func activeJobs(limit: Int = 200) throws -> [JobSummary] {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT job.*, mirror.name AS mirror_name FROM job JOIN mirror ON mirror.id = job.mirror_id
+                WHERE job.state IN ('queued', 'running')
+                ORDER BY CASE job.state WHEN 'running' THEN 0 ELSE 1 END, job.priority DESC, job.id
+                LIMIT ?
+                """, arguments: [limit])
+            return try rows.map { JobSummary(job: try Job(row: $0), mirror: $0["mirror_name"]) }
+        }
+    }
+
+    /// The latest job of `kind` for a mirror that has finished, if any (e.g. its last audit).
+    public func lastFinishedJob(mirrorId: Int64, kind: JobKind) throws -> Job? {
+        try read { db in
+            try Job.filter(Column("mirror_id") == mirrorId && Column("kind") == kind.rawValue)
+                .filter([JobState.succeeded.rawValue, JobState.failed.rawValue, JobState.cancelled.rawValue].contains(Column("state")))
+                .order(Column("id").desc).fetchOne(db)
+        }
+    }
+
+    /// GRDB's text dates ("YYYY-MM-DD HH:MM:SS.SSS", UTC) parsed without a formatter.
+    static func date(_ value: DatabaseValue) -> Date? {
+        switch value.storage {
+        case .null: return nil
+        case let .string(text): return parseDate(text)
+        case let .int64(n): return Date(timeIntervalSince1970: TimeInterval(n))
+        case let .double(d): return Date(timeIntervalSince1970: d)
+        case .blob: return nil
+        }
+    }
+
+    static func parseDate(_ text: String) -> Date? {
+        var u = Array(text.utf8)
+        guard u.count >= 19 else { return Date.fromDatabaseValue(text.databaseValue) }
+        func num(_ from: Int, _ len: Int) -> Int? {
+            var n = 0
+            for i in from..<(from + len) {
+                let c = u[i]
+                guard c >= 48, c <= 57 else { return nil }
+                n = n * 10 + Int(c - 48)
+            }
+            return n
+        }
+        guard let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2), let s = num(17, 2) else {
+            return Date.fromDatabaseValue(text.databaseValue)
+        }
+        var frac = 0.0
+        if u.count > 20, u[19] == 46 {
+            var scale = 0.1
+            for c in u[20...] where c >= 48 && c <= 57 {
+                frac += Double(c - 48) * scale
+                scale /= 10
+            }
+        }
+        u.removeAll()
+        // Days from civil (Howard Hinnant's algorithm), UTC.
+        let yy = mo <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let mp = (mo + 9) % 12
+        let doy = (153 * mp + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146097 + doe - 719468
+        return Date(timeIntervalSince1970: TimeInterval(days * 86400 + h * 3600 + mi * 60 + s) + frac)
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import MirrorCore
+
+/// Watches the catalog from a thread of its own and hands fresh snapshots to the UI thread.
+///
+/// Every 100 ms it reads `PRAGMA data_version` on its own connection (a few microseconds). Only when that
+/// moved does it look further: a small stamp (counts, max ids, job states, lease owner) decides whether
+/// the mirror list must be reloaded; running jobs' progress is reloaded on its own, so a heartbeat or a
+/// progress write never costs a full reload. At most 10 snapshots a second; none while nothing changes.
+public final class CatalogLoader: @unchecked Sendable {
+    private let catalog: Catalog
+    private let home: Home
+    private let watch: CatalogWatch
+    private let lock = NSCondition()
+    private var pending: Snapshot?
+    private var stopped = false
+    private var forced = true
+    private var detailName: String?
+    private var detailDirty = false
+    private var thread: Thread?
+    private let wake: @Sendable () -> Void
+    /// How often `data_version` is read.
+    public var pollInterval: TimeInterval = 0.1
+    /// Errors the loader met (shown on the message line), at most one pending.
+    private var error: String?
+
+    public init(home: Home, catalog: Catalog, wake: @escaping @Sendable () -> Void) throws {
+        self.home = home
+        self.catalog = catalog
+        self.watch = try CatalogWatch(path: catalog.path)
+        self.wake = wake
+    }
+
+    public func start() {
+        let t = Thread { [self] in run() }
+        t.name = "mirrordeck-dashboard-loader"
+        t.start()
+        thread = t
+    }
+
+    public func stop() {
+        lock.lock()
+        stopped = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Reload now (after an action of this dashboard, or a minute tick).
+    public func poke() {
+        lock.lock()
+        forced = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Which mirror's runs and LFS details to load (nil: none).
+    public func setDetail(_ name: String?) {
+        lock.lock()
+        detailName = name
+        detailDirty = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// The newest snapshot not yet taken, if any.
+    public func take() -> (Snapshot?, String?) {
+        lock.lock()
+        defer { lock.unlock() }
+        let s = pending
+        let e = error
+        pending = nil
+        error = nil
+        return (s, e)
+    }
+
+    private func run() {
+        var version: Int64 = -1
+        var stamp: CatalogStamp?
+        var mirrors: [MirrorSummary] = []
+        var events: [Event] = []
+        var lastFull = Date.distantPast
+        var lastPublish = Date.distantPast
+        var detail: DetailData?
+        while true {
+            lock.lock()
+            if stopped { lock.unlock(); return }
+            if !forced && !detailDirty { _ = lock.wait(until: Date().addingTimeInterval(pollInterval)) }
+            if stopped { lock.unlock(); return }
+            let force = forced
+            forced = false
+            let wantDetail = detailName
+            let detailChanged = detailDirty
+            detailDirty = false
+            lock.unlock()
+
+            do {
+                let v = try watch.dataVersion()
+                guard force || detailChanged || v != version else { continue }
+                version = v
+                // At most 10 snapshots a second.
+                let since = Date().timeIntervalSince(lastPublish)
+                if since < 0.1 { Thread.sleep(forTimeInterval: 0.1 - since) }
+                let newStamp = try catalog.stamp()
+                let jobs = try catalog.activeJobs()
+                let anyRunning = jobs.contains { $0.job.state == .running }
+                let full = force || stamp == nil || newStamp != stamp || (anyRunning && Date().timeIntervalSince(lastFull) >= 0.5)
+                if full {
+                    mirrors = try catalog.summariesFast()
+                    if newStamp.maxEventId != stamp?.maxEventId || events.isEmpty { events = try catalog.events(limit: 50) }
+                    lastFull = Date()
+                } else if stamp != nil, !anyRunning, !detailChanged, jobs.isEmpty {
+                    // A heartbeat or other write that changes nothing shown.
+                    stamp = newStamp
+                    continue
+                }
+                stamp = newStamp
+                if let name = wantDetail {
+                    if full || detailChanged || detail?.mirrorName != name {
+                        detail = try loadDetail(name, mirrors: mirrors)
+                    }
+                } else {
+                    detail = nil
+                }
+                var snap = Snapshot(mirrors: mirrors, jobs: jobs, events: events, lease: try catalog.liveEngine())
+                snap.detail = detail
+                snap.loadedAt = Date()
+                lastPublish = Date()
+                lock.lock()
+                pending = snap
+                lock.unlock()
+                wake()
+            } catch {
+                lock.lock()
+                self.error = "catalog: \(error)"
+                lock.unlock()
+                wake()
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+    }
+
+    private func loadDetail(_ name: String, mirrors: [MirrorSummary]) throws -> DetailData? {
+        guard let m = mirrors.first(where: { $0.mirror.name == name })?.mirror, let id = m.id else { return nil }
+        return DetailData(mirrorName: name, runs: try catalog.runs(mirrorId: id, limit: 12),
+                          lfsScan: try catalog.lfsScan(mirrorId: id),
+                          lastVerify: try catalog.lastFinishedJob(mirrorId: id, kind: .verify),
+                          path: home.mirrorPath(name))
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import MirrorCore
+
+/// What the dashboard knows of the catalog at one moment; loaded off the UI thread, applied on it.
+public struct Snapshot: Sendable {
+    public var mirrors: [MirrorSummary] = []
+    /// Queued and running jobs.
+    public var jobs: [JobSummary] = []
+    /// Latest events, newest first.
+    public var events: [Event] = []
+    /// The live engine, if any.
+    public var lease: EngineLease?
+    /// Extra rows for the detail view of one mirror.
+    public var detail: DetailData?
+    public var loadedAt = Date()
+
+    public init() {}
+
+    public init(mirrors: [MirrorSummary], jobs: [JobSummary] = [], events: [Event] = [], lease: EngineLease? = nil) {
+        self.mirrors = mirrors
+        self.jobs = jobs
+        self.events = events
+        self.lease = lease
+    }
+}
+
+/// What the detail view shows beyond the mirror's row.
+public struct DetailData: Sendable, Equatable {
+    public var mirrorName: String
+    public var runs: [SyncRun]
+    public var lfsScan: LFSScan?
+    public var lastVerify: Job?
+    public var path: String
+
+    public init(mirrorName: String, runs: [SyncRun], lfsScan: LFSScan?, lastVerify: Job?, path: String) {
+        self.mirrorName = mirrorName
+        self.runs = runs
+        self.lfsScan = lfsScan
+        self.lastVerify = lastVerify
+        self.path = path
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MirrorCore
+import MirrorTUI
+
+struct DashboardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dashboard",
+        abstract: "The full-screen dashboard (what 'mirrordeck' alone opens).",
+        discussion: """
+        Shows every mirror's lag, status and LFS progress, the jobs and the latest events, live. Keys act on \
+        the selected or marked mirrors (press ? inside for all of them; docs/keys.md). When no daemon is \
+        alive the dashboard runs the engine itself; on quit, jobs it was running go back to the queue and \
+        resume on the next start. Themes: themes/*.toml, docs/themes.md.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: .customLong("read-only"), help: "Watch only: every action is disabled and no engine is started.") var readOnly = false
+    @Option(help: "Theme name or path to a .toml file (default: MIRRORDECK_THEME, else 'default').") var theme: String?
+    @Flag(help: "Draw with ASCII only (also automatic when the locale is not UTF-8).") var ascii = false
+    @Flag(help: "Enable the mouse: click selects, double-click opens, wheel scrolls.") var mouse = false
+    @Option(help: "Colors: auto, truecolor, 256, 16, 8 or mono (NO_COLOR also turns them off).") var color = "auto"
+    @Option(name: .customLong("log-file"), help: "Append the embedded engine's log to this file.") var logFile: String?
+
+    func validate() throws {
+        guard color == "auto" || ColorMode.parse(color) != nil else {
+            throw ValidationError("--color must be auto, truecolor, 256, 16, 8 or mono")
+        }
+    }
+
+    func run() throws {
+        let (home, catalog) = try global.open()
+        // Nothing may write to the terminal behind ncurses' back: logs go to a file or nowhere.
+        let logPath = logFile
+        LoggingSystem.bootstrap { label in
+            if let logPath, let handle = FileHandle(forWritingAtPath: logPath) ?? Self.create(logPath) {
+                handle.seekToEndOfFile()
+                var h = StreamLogHandler.standardError(label: label)
+                h.logLevel = .info
+                return FileLogHandler(label: label, handle: handle)
+            }
+            return SwiftLogNoOpLogHandler()
+        }
+        var options = DashboardOptions(home: home, catalog: catalog)
+        options.readOnly = readOnly
+        options.theme = theme
+        options.ascii = ascii
+        options.mouse = mouse
+        options.colorMode = color == "auto" ? nil : ColorMode.parse(color)
+        options.engineConfig = try EngineConfig.load(home: home)
+        options.engineSetup = { engine in EngineSetup.install(on: engine) }
+        let farewell: String?
+        do {
+            farewell = try Dashboard.run(options)
+        } catch let error as TerminalError {
+            throw CLIError(description: error.description)
+        }
+        if let farewell { print(farewell) }
+    }
+
+    static func create(_ path: String) -> FileHandle? {
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else { return nil }
+        return FileHandle(forWritingAtPath: path)
+    }
+}
+
+/// Writes log lines to a file (the dashboard owns the terminal).
+struct FileLogHandler: LogHandler {
+    let label: String
+    let handle: FileHandle
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let line = "\(TimeFormat.iso(Date()) ?? "") \(level) \(label): \(message)\n"
+        handle.write(Data(line.utf8))
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+@testable import MirrorCore
+import Testing
+@testable import MirrorTUI
+
+@Suite("actions and catalog watching against a real catalog")
+struct CatalogTests {
+    final class TempHome {
+        let path: String
+        let home: Home
+        let catalog: Catalog
+        init() throws {
+            path = FileManager.default.temporaryDirectory.appendingPathComponent("mdtui-\(UUID().uuidString)").path
+            home = try Home(path: path)
+            catalog = try Catalog(home: home)
+        }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    let actor = Actor(user: "tester", source: "local")
+
+    @Test("every action goes through the dispatcher and records its actor")
+    func actorRecorded() throws {
+        let t = try TempHome()
+        let d = ActionDispatcher(home: t.home, catalog: t.catalog, actor: actor, policy: FullAccess())
+        #expect(!d.perform(.add(Mirror(name: "lib", upstream: "git://example.org/lib.git"))).isError)
+        let sync = d.perform(.sync(["lib"]))
+        #expect(!sync.isError && sync.text.contains("queued sync"))
+        let jobs = try t.catalog.activeJobs()
+        #expect(jobs.count == 1 && jobs[0].job.actor == "tester" && jobs[0].job.trigger == .manual)
+        #expect(!d.perform(.verify(["lib"])).isError)
+        #expect(!d.perform(.pause(["lib"])).isError)
+        #expect(!d.perform(.cancel(["lib"])).isError)
+        #expect(!d.perform(.resume(["lib"])).isError)
+        let events = try t.catalog.events(limit: 20)
+        #expect(Set(events.map(\.action)).isSuperset(of: ["add", "enqueue", "pause", "resume", "cancel"]))
+        #expect(events.allSatisfy { $0.actor == "tester" })
+        #expect(!d.perform(.remove("lib", deleteData: true)).isError)
+        #expect(try t.catalog.mirrors().isEmpty)
+    }
+
+    @Test("a read-only policy refuses every action and changes nothing")
+    func readOnly() throws {
+        let t = try TempHome()
+        try t.catalog.addMirror(Mirror(name: "lib", upstream: "git://example.org/lib.git"), actor: actor)
+        let before = try t.catalog.events(limit: 100).count
+        let d = ActionDispatcher(home: t.home, catalog: t.catalog, actor: actor, policy: ReadOnlyPolicy())
+        for action: Action in [.sync(["lib"]), .verify(["lib"]), .pause(["lib"]), .resume(["lib"]), .cancel(["lib"]),
+                               .add(Mirror(name: "x", upstream: "git://e/x.git")), .remove("lib", deleteData: true)] {
+            let outcome = d.perform(action)
+            #expect(outcome.isError && outcome.text.contains("read-only"))
+        }
+        #expect(try t.catalog.activeJobs().isEmpty)
+        #expect(try t.catalog.events(limit: 100).count == before)
+        #expect(try t.catalog.mirrors().count == 1)
+    }
+
+    @Test("data_version moves when another connection commits, and not otherwise")
+    func dataVersion() throws {
+        let t = try TempHome()
+        let watch = try CatalogWatch(path: t.catalog.path)
+        let v0 = try watch.dataVersion()
+        #expect(try watch.dataVersion() == v0)
+        try t.catalog.addMirror(Mirror(name: "lib", upstream: "git://example.org/lib.git"), actor: actor)
+        #expect(try watch.dataVersion() != v0)
+    }
+
+    @Test("the fast loader returns exactly what summaries() returns")
+    func fastLoader() throws {
+        let t = try TempHome()
+        for i in 0..<20 {
+            try t.catalog.addMirror(Mirror(name: "m\(i)", upstream: "git://example.org/m\(i).git", intervalSeconds: 60 + i), actor: actor)
+        }
+        try t.catalog.pause(name: "m3", reason: "testing", actor: actor)
+        let slow = try t.catalog.summaries()
+        let fast = try t.catalog.summariesFast()
+        #expect(fast.count == slow.count)
+        for (a, b) in zip(fast, slow) {
+            #expect(a.mirror.name == b.mirror.name && a.state.status == b.state.status && a.state.pausedReason == b.state.pausedReason)
+            #expect(abs((a.state.nextRunAt ?? .distantPast).timeIntervalSince(b.state.nextRunAt ?? .distantPast)) < 0.002)
+            #expect(abs(a.mirror.createdAt.timeIntervalSince(b.mirror.createdAt)) < 0.002)
+        }
+    }
+
+    @Test("the stamp ignores heartbeats but moves with jobs, events and mirrors")
+    func stamp() throws {
+        let t = try TempHome()
+        try t.catalog.addMirror(Mirror(name: "lib", upstream: "git://example.org/lib.git"), actor: actor)
+        _ = try t.catalog.acquireLease(owner: "e1", kind: .embedded, timeout: 10)
+        let s0 = try t.catalog.stamp()
+        _ = try t.catalog.heartbeatLease(owner: "e1")
+        #expect(try t.catalog.stamp() == s0)
+        _ = try t.catalog.enqueue([t.catalog.mirror(named: "lib")], kind: .sync, trigger: .schedule, actor: .scheduler)
+        #expect(try t.catalog.stamp() != s0)
+    }
+}
