@@ -27,7 +27,7 @@ struct AddCommand: ParsableCommand {
         mirror.insecureTLS = insecureTLS
         _ = try mirror.validated()
         let (home, catalog) = try global.open()
-        let added = try catalog.addMirror(mirror, actor: .local)
+        let added = try catalog.addMirror(mirror, actor: .acting)
         print("added \(added.name) ← \(UpstreamURL.display(added.upstream)) (every \(Interval.format(added.intervalSeconds)), lfs \(added.lfs.rawValue)); repository: \(home.mirrorPath(added.name))")
     }
 }

@@ -23,7 +23,7 @@ struct ImportCommand: ParsableCommand {
         }
         let mirrors = try MirrorList.parse(text, file: file)
         let (_, catalog) = try global.open()
-        let result = try catalog.apply(mirrors, actor: .local)
+        let result = try catalog.apply(mirrors, actor: .acting)
         print("imported \(mirrors.count) mirrors: \(result.added.count) added, \(result.updated.count) updated, \(result.unchanged.count) unchanged")
     }
 }

@@ -55,7 +55,7 @@ struct CancelCommand: ParsableCommand {
             guard !ids.isEmpty else { throw CLIError(description: "mirror \(Redactor.quote(target)) has no queued or running job") }
         }
         for id in ids {
-            let was = try catalog.requestCancel(jobId: id, actor: .local)
+            let was = try catalog.requestCancel(jobId: id, actor: .acting)
             switch was {
             case .queued: print("job #\(id) cancelled")
             case .running: print("job #\(id) is stopping")
@@ -75,7 +75,7 @@ struct PauseCommand: ParsableCommand {
     func run() throws {
         try MirrorName.validate(name)
         let (_, catalog) = try global.open()
-        try catalog.pause(name: name, reason: reason, actor: .local)
+        try catalog.pause(name: name, reason: reason, actor: .acting)
         print("paused \(name)")
     }
 }
@@ -89,7 +89,7 @@ struct ResumeCommand: ParsableCommand {
     func run() throws {
         try MirrorName.validate(name)
         let (_, catalog) = try global.open()
-        try catalog.resume(name: name, actor: .local)
+        try catalog.resume(name: name, actor: .acting)
         print("resumed \(name)")
     }
 }

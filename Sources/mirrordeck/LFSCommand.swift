@@ -44,7 +44,7 @@ struct LFSFetchCommand: ParsableCommand {
         let line = LFSProgressLine(live: TTY.stdout && !json)
         var reports: [LFSFetchReport] = []
         for mirror in mirrors {
-            let report = lfs.run(mirror: mirror, actor: .local, fullScan: rescan, progress: { line.update($0) })
+            let report = lfs.run(mirror: mirror, actor: .acting, fullScan: rescan, progress: { line.update($0) })
             line.clear()
             if !json { print(LFSProgressLine.summary(report)) }
             reports.append(report)

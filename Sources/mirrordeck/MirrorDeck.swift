@@ -14,7 +14,8 @@ struct MirrorDeck: AsyncParsableCommand {
         subcommands: [DashboardCommand.self, AddCommand.self, RemoveCommand.self, ListCommand.self, ShowCommand.self,
                       SyncCommand.self, ImportCommand.self, ExportCommand.self,
                       JobsCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self,
-                      LogCommand.self, EventsCommand.self, DaemonCommand.self, LFSCommand.self],
+                      LogCommand.self, EventsCommand.self, DaemonCommand.self,
+                      AccessCommand.self, SSHSessionCommand.self, EngineCommand.self, LFSCommand.self],
         defaultSubcommand: DashboardCommand.self
     )
 }

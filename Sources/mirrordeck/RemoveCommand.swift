@@ -31,7 +31,7 @@ struct RemoveCommand: ParsableCommand {
         guard let lock = try FileLock.tryAcquire(path: home.lockPath(mirror.name)) else {
             throw CLIError(description: GitError.busy(name: name).description, code: Exit.syncFailed)
         }
-        try catalog.removeMirror(named: name, actor: .local, keptData: keepData)
+        try catalog.removeMirror(named: name, actor: .acting, keptData: keepData)
         if !keepData { try home.deleteMirrorData(name) }
         withExtendedLifetime(lock) {}
         print(keepData ? "removed \(name); data kept in \(home.mirrorPath(name))" : "removed \(name) and its data")

@@ -44,7 +44,7 @@ struct SyncCommand: ParsableCommand {
         if let parallel { config.maxSyncs = parallel }
         let client = JobClient(home: home, catalog: catalog, config: config)
         EngineSetup.configure(client)
-        let jobs = try catalog.enqueue(mirrors, kind: .sync, trigger: .manual, actor: .local)
+        let jobs = try catalog.enqueue(mirrors, kind: .sync, trigger: .acting, actor: .acting)
         if noWait {
             let names = Dictionary(uniqueKeysWithValues: mirrors.map { ($0.id!, $0.name) })
             if json {

@@ -8,6 +8,7 @@ extension Catalog {
         registerCoreMigrations(&migrator)
         registerLFSMigrations(&migrator)
         registerEngineMigrations(&migrator)
+        registerAccessMigrations(&migrator)
         return migrator
     }
 

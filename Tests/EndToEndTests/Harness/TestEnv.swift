@@ -55,7 +55,9 @@ final class TestEnv: @unchecked Sendable {
 
     private func withHome(_ args: [String]) -> [String] {
         guard let first = args.first, !first.hasPrefix("-") else { return args }
-        return [first, "--home", home] + args.dropFirst()
+        // Command groups (`access grant`, `lfs fetch`) take --home after their subcommand.
+        let depth = ["access", "lfs"].contains(first) && args.count > 1 ? 2 : 1
+        return Array(args.prefix(depth)) + ["--home", home] + args.dropFirst(depth)
     }
 
     /// The project venv's python (scripts/install-deps.sh makes it), for test-only Python packages.
