@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("Git LFS transfers survive being killed")
+@Suite("Git LFS transfers: resume after a kill, live progress")
 struct LFSResumeTests {
     func fileSize(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
@@ -46,5 +46,28 @@ struct LFSResumeTests {
         #expect(resumed.bytes == size - kept)
         let total = gets.reduce(0) { $0 + $1.bytes }
         #expect(Double(total) <= Double(size) * 1.05, "both runs together fetched about one object's worth: \(total) of \(size)")
+    }
+
+    @Test("on a terminal, lfs fetch draws a live line with objects, bytes, rate and ETA, then one result line")
+    func liveProgress() throws {
+        let env = try TestEnv("lfs-tty")
+        let server = try LFSServer.start(env: env, limitRate: "2m")
+        let up = try LFSUpstream(env: env, servedRoot: server.gitRoot, name: "tty", lfsURL: server.endpoint("tty"))
+        try up.add("a.bin", LFSUpstream.random(3 << 20))
+        try up.add("b.bin", LFSUpstream.random(2 << 20))
+        try up.commit("two objects")
+        try up.push(["--all"])
+        try up.git(["clone", "-q", "--mirror", server.url("tty"), env.mirrorPath("tty")])
+        try env.md("add", "tty", server.url("tty"))
+
+        // script(1) gives the command a pseudo-terminal, as an operator's shell would.
+        let r = try Shell.run("/usr/bin/script", ["-qec", "\(TestEnv.binary) lfs fetch --home \(env.home) tty", "/dev/null"])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("\r\u{1B}[Klfs tty: fetching 0/2 objects") || r.stdout.contains("\r\u{1B}[Klfs tty: fetching 1/2 objects"), "\(r.stdout)")
+        #expect(r.stdout.contains("MiB/s") && r.stdout.contains(", ETA "), "\(r.stdout)")
+        #expect(r.stdout.contains("ok      tty: 2/2 LFS objects (5.0 MiB); 2 downloaded (5.0 MiB)"), "\(r.stdout)")
+        // Without a terminal: only the result line.
+        let plain = try env.lfs("fetch", "tty")
+        #expect(!plain.stdout.contains("\u{1B}") && plain.stdout.hasPrefix("ok      tty: 2/2 LFS objects"), "\(plain.stdout)")
     }
 }

@@ -142,12 +142,14 @@ extension Catalog {
         }
     }
 
-    /// The other mirrors holding `oid` verified.
+    /// The other mirrors that point at `oid`, whatever its state there: a worker that waited for another
+    /// process to fetch the object looks for the file in each (files appear only complete and verified,
+    /// before the catalog row says so).
     func lfsHolders(oid: String, excluding mirrorId: Int64) throws -> [String] {
         try read { db in
             try String.fetchAll(db, sql: """
                 SELECT m.name FROM lfs_object o JOIN mirror m ON m.id = o.mirror_id
-                WHERE o.oid = ? AND o.state = 'present' AND o.mirror_id != ?
+                WHERE o.oid = ? AND o.mirror_id != ? ORDER BY o.state = 'present' DESC
                 """, arguments: [oid, mirrorId])
         }
     }

@@ -160,7 +160,7 @@ final class LFSBatchClient {
             return .error(.badAnswer("the LFS server's download action has no href"))
         }
         let scheme = href.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
-        guard href.contains("://"), scheme == "http" || scheme == "https", (try? UpstreamURL(href)) != nil else {
+        guard href.contains("://"), scheme == "http" || scheme == "https", LFSEndpoint.isHTTP(href) else {
             return .error(.badAnswer("the LFS server's download link uses \(Redactor.quote(String(scheme.prefix(20)))): only http(s) links are followed"))
         }
         var headers: [(String, String)] = []

@@ -100,9 +100,12 @@ public struct LFSEndpoint: Sendable, Equatable, CustomStringConvertible {
         return base + "/lfs/objects"
     }
 
+    /// An absolute http(s) URL with a host, and no spaces or control characters.
     static func isHTTP(_ text: String) -> Bool {
-        let lower = text.lowercased()
-        return (lower.hasPrefix("https://") || lower.hasPrefix("http://")) && (try? UpstreamURL(text)) != nil
+        guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7f }),
+              let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty else { return false }
+        return true
     }
 
     private static func withInfoLFS(_ url: String) -> String {
