@@ -18,6 +18,7 @@ struct SyncCommand: ParsableCommand {
     @Flag(help: "Sync mirrors whose lag is above 1.5 × their interval, and failed ones.") var stale = false
     @Option(help: "How many syncs an embedded engine runs at once (default: [engine] max_syncs, 8).") var parallel: Int?
     @Flag(help: "Print JSON results (see docs/json.md).") var json = false
+    @Flag(name: .customLong("no-lfs"), help: "Do not wait for the LFS fetch a sync queues (the daemon or the next engine runs it).") var noLFS = false
     @Flag(name: .customLong("no-wait"), help: "Only queue the jobs and print their ids; the daemon (or the next engine) runs them.") var noWait = false
 
     func validate() throws {
@@ -57,18 +58,28 @@ struct SyncCommand: ParsableCommand {
         let names = Dictionary(uniqueKeysWithValues: mirrors.map { ($0.id!, $0.name) })
         let display = JobDisplay(live: TTY.stdout && !json, names: names)
         let interrupt = Interrupt.onSIGINT { client.cancelAll() }
-        let finished = try client.follow(jobs.map { $0.id! }) { display.update($0, catalog: catalog, json: json) }
+        var finished = try client.follow(jobs.map { $0.id! }) { display.update($0, catalog: catalog, json: json) }
+        // A sync that brought new commits (or found objects missing) queued an LFS job: follow those too.
+        if !noLFS {
+            let mirrorIds = Set(mirrors.compactMap(\.id))
+            let lfsJobs = try catalog.jobs().map(\.job).filter { $0.kind == .lfs && mirrorIds.contains($0.mirrorId) }
+            if !lfsJobs.isEmpty {
+                finished += try client.follow(lfsJobs.map { $0.id! }) { display.update($0, catalog: catalog, json: json) }
+            }
+        }
+        client.finish()
         withExtendedLifetime(interrupt) {}
         display.close()
 
         var failed = 0
         var reports: [[String: Any]] = []
         for job in finished {
-            let run = try catalog.lastRun(jobId: job.id!)
+            let run = job.kind == .sync ? try catalog.lastRun(jobId: job.id!) : nil
             if job.state != .succeeded { failed += 1 }
             reports.append([
                 "name": names[job.mirrorId] ?? "?",
                 "job": job.id!,
+                "kind": job.kind.rawValue,
                 "result": run?.result.rawValue ?? job.state.rawValue,
                 "run": run.map(JSONShapes.run) as Any,
                 "error": job.error as Any,
@@ -76,8 +87,8 @@ struct SyncCommand: ParsableCommand {
         }
         if json {
             print(JSONShapes.encode(reports))
-        } else if finished.count > 1 {
-            print("\(finished.count) mirrors: \(finished.count - failed) ok, \(failed) failed")
+        } else if jobs.count > 1 {
+            print("\(jobs.count) mirrors: \(finished.count - failed) of \(finished.count) jobs ok, \(failed) failed")
         }
         if failed > 0 { throw Exit.syncFailed }
     }
@@ -129,6 +140,13 @@ final class JobDisplay {
 
     func line(for job: Job, run: SyncRun?) -> String {
         let name = names[job.mirrorId] ?? "?"
+        if job.kind == .lfs {
+            switch job.state {
+            case .succeeded: return "ok      \(name): LFS \(job.message ?? "done")"
+            case .cancelled: return "cancel  \(name): LFS cancelled"
+            default: return "FAILED  \(name): \(job.error ?? "LFS fetch failed")"
+            }
+        }
         let duration = run?.durationMs.map { " in " + TimeFormat.duration(ms: $0) } ?? ""
         switch (job.state, run?.result) {
         case (.succeeded, .upToDate?): return "ok      \(name): up to date\(duration)"
@@ -167,6 +185,6 @@ enum EngineSetup {
     }
 
     static func install(on engine: Engine) {
-        _ = engine
+        LFSJob.install(on: engine)
     }
 }

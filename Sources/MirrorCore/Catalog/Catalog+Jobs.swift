@@ -32,7 +32,8 @@ extension Catalog {
 
     /// Claims queued jobs for an engine, honouring the free slots per kind and one running job per mirror.
     /// Highest priority first, then oldest.
-    public func claim(engineId: String, freeSlots: [JobKind: Int], now: Date = Date()) throws -> [Job] {
+    /// `only` restricts the claim to those job ids (an engine embedded in a CLI runs just what it follows).
+    public func claim(engineId: String, freeSlots: [JobKind: Int], only: Set<Int64>? = nil, now: Date = Date()) throws -> [Job] {
         guard freeSlots.values.contains(where: { $0 > 0 }) else { return [] }
         return try write { db in
             var slots = freeSlots
@@ -44,6 +45,7 @@ extension Catalog {
             var claimed: [Job] = []
             for var job in candidates {
                 guard let free = slots[job.kind], free > 0, !busyMirrors.contains(job.mirrorId) else { continue }
+                if let only, !only.contains(job.id!) { continue }
                 job.state = .running
                 job.engineId = engineId
                 job.startedAt = now

@@ -29,6 +29,7 @@ public final class Engine: @unchecked Sendable {
     private var lastHeartbeat = Date.distantPast
     private var lastSchedule = Date.distantPast
     private var observers: [@Sendable (JobFinished) -> Void] = []
+    private var onlyJobs: Set<Int64>?
     private var lfsRunner: (@Sendable (Job, Mirror, JobContext) -> JobResult)?
 
     final class RunningJob: @unchecked Sendable {
@@ -68,6 +69,14 @@ public final class Engine: @unchecked Sendable {
     public func setLFSRunner(_ runner: @escaping @Sendable (Job, Mirror, JobContext) -> JobResult) {
         lock.lock()
         lfsRunner = runner
+        lock.unlock()
+    }
+
+    /// Restricts this engine to the given jobs (added to any given before); nil lets it run every job.
+    public func restrict(to ids: Set<Int64>?) {
+        lock.lock()
+        if let ids { onlyJobs = (onlyJobs ?? []).union(ids) } else { onlyJobs = nil }
+        lock.broadcast()
         lock.unlock()
     }
 
@@ -163,8 +172,9 @@ public final class Engine: @unchecked Sendable {
         lock.lock()
         var free = config.slots
         for job in running.values { free[job.job.kind, default: 0] -= 1 }
+        let only = onlyJobs
         lock.unlock()
-        let claimed = try catalog.claim(engineId: id, freeSlots: free)
+        let claimed = try catalog.claim(engineId: id, freeSlots: free, only: only)
         for job in claimed {
             let entry = RunningJob(job: job)
             lock.lock()
@@ -203,8 +213,9 @@ public final class Engine: @unchecked Sendable {
         }
         let requeue = entry.shutdown
         do {
-            try catalog.finishJob(jobId: job.id!, state: result.state, error: result.error, message: result.message, requeue: requeue)
+            // Follow-up work is queued before the job ends, so whoever waits for the job finds it.
             if !requeue, let mirror { try result.followUp?(mirror) }
+            try catalog.finishJob(jobId: job.id!, state: result.state, error: result.error, message: result.message, requeue: requeue)
         } catch {
             logger.error("could not record the end of job #\(job.id!): \(error)")
         }
@@ -244,11 +255,15 @@ public final class Engine: @unchecked Sendable {
         var result = JobResult(state: state, error: report.succeeded ? nil : report.error,
                                message: report.run.map { "\($0.result.rawValue): \($0.objectsReceived) objects, \(ByteFormat.format($0.bytesReceived))" },
                                bytes: report.run?.bytesReceived ?? 0)
-        let lfsIncomplete = (report.state?.lfsObjectsPresent ?? 0) < (report.state?.lfsObjectsTotal ?? 0)
-        if report.succeeded, mirror.lfs != .off, report.result == .updated || lfsIncomplete, hasLFSRunner {
-            result.followUp = { [catalog] mirror in
-                // The LFS job scans for pointers in new commits and fetches what is missing.
-                _ = try catalog.enqueue([mirror], kind: .lfs, trigger: job.trigger, actor: actor)
+        if report.succeeded, mirror.lfs != .off, hasLFSRunner {
+            let updated = report.result == .updated
+            result.followUp = { [home, catalog] mirror in
+                // A sync that moved refs scans the new commits for LFS pointers; a mirror with any object not
+                // yet present (new, or left missing by an earlier fetch) gets an LFS job.
+                if updated { _ = try? LFSSync(home: home, catalog: catalog).discover(mirror: mirror, actor: actor) }
+                if try !catalog.lfsObjects(mirrorId: mirror.id!, states: [.missing, .failed, .unavailable], limit: 1).isEmpty {
+                    _ = try catalog.enqueue([mirror], kind: .lfs, trigger: job.trigger, actor: actor)
+                }
             }
         }
         return result

@@ -70,5 +70,5 @@ public struct EngineConfig: Sendable, Equatable {
     }
 
     /// Slots per job kind.
-    var slots: [JobKind: Int] { [.sync: maxSyncs, .lfs: max(1, min(maxLFS, 4)), .verify: maxVerify] }
+    var slots: [JobKind: Int] { [.sync: maxSyncs, .lfs: LFSJob.slots(maxLFS: maxLFS), .verify: maxVerify] }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Enqueues work and follows it to the end: through the daemon when one is alive, otherwise by running
 /// an embedded engine for as long as the work needs one.
@@ -29,6 +30,14 @@ public final class JobClient: @unchecked Sendable {
         return "none"
     }
 
+    /// Stops the embedded engine, if this client started one.
+    public func finish() {
+        engine?.stop()
+        engine = nil
+    }
+
+    deinit { finish() }
+
     /// Asks for the followed jobs to be cancelled (e.g. on Ctrl-C); `follow` then returns once they end.
     public func cancelAll() {
         lock.lock()
@@ -36,13 +45,11 @@ public final class JobClient: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Waits until every job in `ids` has finished, starting an embedded engine whenever none is alive.
-    /// `onUpdate` gets the jobs' rows about 10 times a second. Returns the finished jobs.
+    /// Waits until every job in `ids` has finished, starting an embedded engine whenever none is alive
+    /// (it runs only the jobs this client follows). `onUpdate` gets the jobs' rows about 10 times a second.
+    /// Returns the finished jobs. Call `finish()` when done following.
     public func follow(_ ids: [Int64], onUpdate: ([Job]) -> Void = { _ in }) throws -> [Job] {
-        defer {
-            engine?.stop()
-            engine = nil
-        }
+        engine?.restrict(to: Set(ids))
         var cancelled = false
         while true {
             let jobs = try catalog.jobs(ids: ids)
@@ -60,7 +67,11 @@ public final class JobClient: @unchecked Sendable {
                 }
             }
             if engine == nil, try catalog.liveEngine(timeout: config.leaseTimeout) == nil {
-                let candidate = Engine(home: home, catalog: catalog, config: config, kind: .embedded)
+                // A CLI prints its own results; the engine speaks up only for problems.
+                var logger = Logger(label: "mirrordeck.engine")
+                logger.logLevel = .warning
+                let candidate = Engine(home: home, catalog: catalog, config: config, kind: .embedded, logger: logger)
+                candidate.restrict(to: Set(ids))
                 configureEngine?(candidate)
                 if try candidate.start() { engine = candidate }
             }

@@ -1,0 +1,36 @@
+import Foundation
+
+/// Runs `lfs` jobs in an engine: the incremental pointer scan, then the fetch of what is missing.
+///
+/// The engine runs at most `lfsJobSlots` LFS jobs at once, each with `max_lfs / slots` transfer threads,
+/// so the transfers of all LFS jobs together stay within `[engine] max_lfs`.
+public enum LFSJob {
+    /// LFS jobs an engine runs at once.
+    static func slots(maxLFS: Int) -> Int { max(1, min(2, maxLFS)) }
+
+    /// Installs the LFS runner on `engine`.
+    public static func install(on engine: Engine) {
+        let home = engine.home
+        let catalog = engine.catalog
+        let parallel = max(1, engine.config.maxLFS / slots(maxLFS: engine.config.maxLFS))
+        engine.setLFSRunner { job, mirror, context in
+            let lfs = LFSSync(home: home, catalog: catalog)
+            let report = lfs.run(mirror: mirror, actor: Actor(description: job.actor), parallel: parallel,
+                                 progress: { p in
+                                     context.report(JobProgress(phase: p.phase.rawValue, unitsDone: Int64(p.objectsDone),
+                                                                unitsTotal: Int64(p.objectsTotal), bytesDone: p.bytesDone,
+                                                                bytesTotal: p.bytesTotal, rate: p.rate))
+                                 },
+                                 isCancelled: { context.isCancelled })
+            context.flush()
+            let state: JobState
+            switch report.result {
+            case .ok, .skipped: state = .succeeded
+            case .cancelled: state = .cancelled
+            case .failed: state = .failed
+            }
+            let message = "\(report.objectsPresent)/\(report.objectsTotal) objects present, \(ByteFormat.format(report.bytesTransferred)) downloaded"
+            return JobResult(state: state, error: report.succeeded ? nil : report.error, message: message, bytes: report.bytesTransferred)
+        }
+    }
+}
