@@ -43,7 +43,7 @@ public enum Dashboard {
             theme = try locator.load(themeName)
         } catch {
             theme = .builtinDefault
-            startupMessage = .init(text: "\(error); using the default theme", isError: true)
+            startupMessage = .init(text: "using the default theme: " + Self.shortThemeError(error), isError: true)
         }
 
         var fds: [Int32] = [0, 0]
@@ -145,7 +145,7 @@ public enum Dashboard {
                             terminal.resetColors()
                             state.message = .init(text: "theme \(t.name)" + (terminal.colorMode == .mono ? " (this terminal shows no colors)" : ""), isError: false)
                         } catch {
-                            state.message = .init(text: "\(error)", isError: true)
+                            state.message = .init(text: "theme unchanged: " + Self.shortThemeError(error), isError: true)
                         }
                     case .redraw:
                         terminal.invalidate()
@@ -175,6 +175,14 @@ public enum Dashboard {
             return "\(queued) job\(queued == 1 ? " is" : "s are") queued: \(queued == 1 ? "it runs" : "they run") on the next start of mirrordeck (or when 'mirrordeck daemon' runs)."
         }
         return nil
+    }
+
+    /// A theme error for the one-line message: the file's name (not its whole path), line and reason.
+    static func shortThemeError(_ error: Error) -> String {
+        guard let e = error as? ThemeError else { return "\(error)" }
+        var short = e
+        short.file = (e.file as NSString).lastPathComponent
+        return short.description
     }
 
     private static func installSignalHandlers() {

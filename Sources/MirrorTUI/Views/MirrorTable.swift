@@ -47,8 +47,8 @@ public enum MirrorColumn: String, CaseIterable, Sendable {
         case .lag: return 5
         case .last: return 6
         case .next: return 7
-        case .behind: return 6
-        case .fails: return 5
+        case .behind: return 7
+        case .fails: return 6
         case .lfs: return 15
         case .size: return 9
         case .upstream: return 20

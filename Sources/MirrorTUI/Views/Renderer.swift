@@ -250,13 +250,18 @@ public struct Renderer: Sendable {
             return out
         }
         let phase = j.cancelRequested ? "cancelling" : (j.phase ?? "running")
-        let pct = j.fraction.map(Format.percent) ?? (j.unitsDone > 0 ? "\(j.unitsDone)" : "")
+        let pct = j.fraction.map(Format.percent) ?? ""
+        let amount: String
+        if j.bytesTotal > 0 { amount = "\(Format.size(j.bytesDone))/\(Format.size(j.bytesTotal))" }
+        else if j.bytesDone > 0 { amount = Format.size(j.bytesDone) }
+        else if j.unitsTotal > 0 { amount = "\(j.unitsDone)/\(j.unitsTotal)" }
+        else { amount = "" }
         let rate = j.rate > 0 ? Format.rate(j.rate) : ""
         let eta = j.eta.map { "ETA " + Format.eta($0) } ?? ""
-        // phase 12, bar flexible 8…30, pct 5, rate 12, eta 10 — the tail drops first on narrow terminals.
+        // phase 12, bar flexible 8…30, pct 5, amount 20, rate 12, eta 10 — the tail drops first on narrow terminals.
         var tail: [(String, ThemeRole)] = []
         var tailWidth = 0
-        for (text, w, role) in [(pct, 5, ThemeRole.base), (rate, 12, .muted), (eta, 10, .muted)] {
+        for (text, w, role) in [(pct, 5, ThemeRole.base), (rate, 12, .muted), (eta, 10, .muted), (amount, 20, .muted)] {
             if rest - 12 - 8 - tailWidth - w < 0 { break }
             tail.append((DisplayWidth.fit(text, w, right: w == 5) + (w == 5 ? " " : ""), role))
             tailWidth += w + (w == 5 ? 1 : 0)
