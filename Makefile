@@ -28,9 +28,14 @@ test: test-deps
 demo: build
 	@scripts/demo.sh $(BIN)
 
-# Benchmarks against git and git-lfs in the same run; results go to docs/benchmarks.md.
+# Benchmarks against git, git-lfs, openssl and friends in the same run; results go to docs/benchmarks.md.
+# BENCH=git|lfs|audit|tui runs one part.
+BENCH ?= git lfs audit tui
 bench: test-deps release
-	@scripts/bench.sh $(RELEASE_BIN)
+	@for part in $(BENCH); do \
+		script=scripts/bench.sh; [ $$part = git ] || script=scripts/bench-$$part.sh; \
+		if [ -x $$script ]; then echo "== bench: $$part"; $$script $(RELEASE_BIN) || exit 1; fi; \
+	done
 
 clean:
 	rm -rf .build
