@@ -9,6 +9,7 @@ extension Catalog {
         registerLFSMigrations(&migrator)
         registerEngineMigrations(&migrator)
         registerAccessMigrations(&migrator)
+        registerAuditMigrations(&migrator)
         return migrator
     }
 

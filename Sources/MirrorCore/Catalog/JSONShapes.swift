@@ -32,6 +32,9 @@ public enum JSONShapes {
             "lfs_objects_total": st.lfsObjectsTotal,
             "lfs_bytes_present": st.lfsBytesPresent,
             "lfs_bytes_total": st.lfsBytesTotal,
+            "last_audit_at": TimeFormat.iso(st.lastAuditAt) as Any,
+            "last_audit_result": st.lastAuditResult as Any,
+            "last_audit_age_seconds": st.lastAuditAt.map { Int(max(0, now.timeIntervalSince($0))) } as Any,
         ]
     }
 

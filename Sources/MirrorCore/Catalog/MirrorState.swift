@@ -30,6 +30,9 @@ public struct MirrorState: Sendable, Equatable {
     public var lfsObjectsTotal: Int = 0
     public var lfsBytesPresent: Int64 = 0
     public var lfsBytesTotal: Int64 = 0
+    /// When the last checksum audit ended, and how (an `AuditResult`: clean, problems, repaired…).
+    public var lastAuditAt: Date?
+    public var lastAuditResult: String?
 
     public init(mirrorId: Int64) { self.mirrorId = mirrorId }
 
