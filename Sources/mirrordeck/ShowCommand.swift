@@ -39,6 +39,7 @@ struct ShowCommand: ParsableCommand {
             ("size", ByteFormat.format(s.diskBytes)),
             ("lfs", "\(m.lfs.rawValue); \(s.lfsObjectsPresent)/\(s.lfsObjectsTotal) objects, \(ByteFormat.format(s.lfsBytesPresent))/\(ByteFormat.format(s.lfsBytesTotal))"),
             ("prune", m.prune ? "yes" : "no"),
+            ("last audit", s.lastAuditAt.map { "\(s.lastAuditResult ?? "?"), \(TimeFormat.lag(now.timeIntervalSince($0))) ago" } ?? "never"),
         ]
         if let reason = s.pausedReason { lines.append(("paused", reason)) }
         if let error = s.lastError { lines.append(("last error", error)) }

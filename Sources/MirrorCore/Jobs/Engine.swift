@@ -31,6 +31,7 @@ public final class Engine: @unchecked Sendable {
     private var observers: [@Sendable (JobFinished) -> Void] = []
     private var onlyJobs: Set<Int64>?
     private var lfsRunner: (@Sendable (Job, Mirror, JobContext) -> JobResult)?
+    private var verifyRunner: (@Sendable (Job, Mirror, JobContext) -> JobResult)?
 
     final class RunningJob: @unchecked Sendable {
         let job: Job
@@ -69,6 +70,13 @@ public final class Engine: @unchecked Sendable {
     public func setLFSRunner(_ runner: @escaping @Sendable (Job, Mirror, JobContext) -> JobResult) {
         lock.lock()
         lfsRunner = runner
+        lock.unlock()
+    }
+
+    /// Installs what runs `verify` jobs (checksum audits).
+    public func setVerifyRunner(_ runner: @escaping @Sendable (Job, Mirror, JobContext) -> JobResult) {
+        lock.lock()
+        verifyRunner = runner
         lock.unlock()
     }
 
@@ -206,7 +214,10 @@ public final class Engine: @unchecked Sendable {
                 lock.unlock()
                 result = runner?(job, m, context) ?? JobResult(state: .failed, error: "this engine cannot run LFS jobs")
             case .verify:
-                result = JobResult(state: .failed, error: "this engine cannot run verify jobs")
+                lock.lock()
+                let runner = verifyRunner
+                lock.unlock()
+                result = runner?(job, m, context) ?? JobResult(state: .failed, error: "this engine cannot run verify jobs")
             }
         } catch {
             result = JobResult(state: .failed, error: "\(error)")
