@@ -92,6 +92,7 @@ struct VerifyCommand: ParsableCommand {
         let display = VerifyDisplay(live: TTY.stdout && !json, names: names)
         let interrupt = Interrupt.onSIGINT { client.cancelAll() }
         let finished = try client.follow(jobs.map { $0.id! }) { display.update($0, catalog: catalog, json: json) }
+        client.finish()
         withExtendedLifetime(interrupt) {}
         display.close()
 
