@@ -101,13 +101,17 @@ public struct LFSSync: Sendable {
 
     // MARK: - Locking and failures before any work
 
+    /// Takes the mirror's LFS lock, waiting up to two seconds: a lock released a moment ago can still be
+    /// held for an instant by a child process some thread of this process is spawning (it shares the open
+    /// file until it execs), and that must not read as "busy".
     private func acquireLock(_ mirror: Mirror) -> Result<FileLock, Error> {
         do {
             try FileManager.default.createDirectory(atPath: home.locksDirectory + "/lfs", withIntermediateDirectories: true)
-            guard let held = try FileLock.tryAcquire(path: home.lfsLockPath(mirror.name)) else {
-                return .failure(LFSError.busy(name: mirror.name))
+            for _ in 0..<40 {
+                if let held = try FileLock.tryAcquire(path: home.lfsLockPath(mirror.name)) { return .success(held) }
+                usleep(50_000)
             }
-            return .success(held)
+            return .failure(LFSError.busy(name: mirror.name))
         } catch {
             return .failure(error)
         }
