@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Dashboard benchmark: a generated catalog of 10,000 mirrors and 200,000 runs, plus five real mirrors
+# of local upstreams, opened in a real pty (200×50) by scripts/bench/tui-pty.py. Measures the time to the
+# first full frame, peak RSS, key → screen latency (p50/p99 over 500 keys) while 4 syncs and a verify run,
+# CPU and bytes written while idle for 10 s, and bytes written per second while one progress bar moves.
+# Writes the "bench:tui" section of docs/benchmarks.md (other sections are kept).
+#
+#   scripts/bench-tui.sh [BINARY]     (make bench BENCH=tui builds the release binary first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-.build/release/mirrordeck}
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+WORK=${BENCH_WORK:-$PWD/bench-work}/tui
+MIRRORS=${BENCH_TUI_MIRRORS:-10000}
+RUNS=${BENCH_TUI_RUNS:-200000}
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.org GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.org
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+[ -x "$BIN" ] || { echo "bench-tui: $BIN not found (make release)" >&2; exit 2; }
+mkdir -p "$WORK/up"
+
+# Upstreams for real jobs (cached): incompressible data, so each sync moves real bytes for a while.
+make_upstream() {  # name, MiB
+    local name=$1 mib=$2 work="$WORK/work-$1" bare="$WORK/up/$1.git"
+    [ -d "$bare" ] && return
+    rm -rf "$work"
+    git init -q -b main "$work"
+    for i in $(seq 1 "$mib"); do
+        head -c $((1024 * 1024)) /dev/urandom > "$work/part-$i.dat"
+        if [ $((i % 8)) -eq 0 ] || [ "$i" -eq "$mib" ]; then git -C "$work" add -A && git -C "$work" commit -q -m "part $i"; fi
+    done
+    git init -q --bare -b main "$bare"
+    git -C "$work" push -q "$bare" --all
+    rm -rf "$work"
+}
+echo "bench-tui: upstreams in $WORK/up"
+make_upstream p1 48
+for s in s1 s2 s3 s4; do make_upstream $s 32; done
+
+HOME_DIR="$WORK/home"
+rm -rf "$HOME_DIR"
+"$BIN" list --home "$HOME_DIR" >/dev/null
+t0=$(date +%s.%N)
+python3 scripts/bench/tui-catalog.py "$HOME_DIR/catalog.sqlite" "$MIRRORS" "$RUNS"
+echo "bench-tui: catalog generated in $(echo "$(date +%s.%N) - $t0" | bc) s"
+for m in p1 s1 s2 s3 s4; do
+    "$BIN" add --home "$HOME_DIR" "bench/$m" "file://$WORK/up/$m.git" --interval 1d --lfs off >/dev/null
+done
+# Nothing is due while the benchmark runs: only the jobs it queues itself.
+python3 - "$HOME_DIR/catalog.sqlite" <<'PY'
+import sqlite3, sys
+from datetime import datetime, timedelta, timezone
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE mirror_state SET next_run_at = ? WHERE next_run_at IS NOT NULL",
+          ((datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S.000"),))
+c.commit()
+PY
+
+RESULT="$WORK/result.json"
+python3 scripts/bench/tui-pty.py "$BIN" "$HOME_DIR" "$RESULT" >/dev/null
+cat "$RESULT"
+
+# The docs section.
+python3 - "$RESULT" "$BIN" "$MIRRORS" "$RUNS" <<'PY'
+import json, os, platform, re, subprocess, sys, datetime
+r = json.load(open(sys.argv[1]))
+binary, mirrors, runs = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def sh(cmd):
+    try: return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except Exception: return ""
+cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip() or platform.processor()
+cores = os.cpu_count()
+ncurses = sh("dpkg-query -W -f='${Version}' libncursesw6 2>/dev/null") or "unknown"
+commit = sh("git rev-parse --short HEAD")
+dirty = " with uncommitted changes" if sh("git status --porcelain -- Sources") else ""
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def verdict(ok): return "✅ pass" if ok else "❌ FAIL"
+ff, rss = r.get("first_frame_ms"), r.get("peak_rss_kib", 0) / 1024
+rows = [
+    ("time to first full frame", f"{ff} ms" if ff is not None else "not reached", "≤ 300 ms", ff is not None and ff <= 300),
+    ("peak RSS (VmHWM)", f"{rss:.1f} MiB", "≤ 60 MB", rss * 1.048576 <= 60),
+    ("key → screen p50 / p99 (500 keys, 4 syncs + 1 verify running)", f"{r['key_p50_ms']} / {r['key_p99_ms']} ms (max {r['key_max_ms']})", "p99 ≤ 50 ms", r["key_p99_ms"] <= 50),
+    ("CPU while idle for 10 s", f"{r['idle_cpu_percent']} %", "≤ 0.5 %", r["idle_cpu_percent"] <= 0.5),
+    ("bytes written while idle for 10 s", f"{r['idle_bytes']} B", "0", r["idle_bytes"] == 0),
+    ("bytes written per second while one progress bar moves", f"{r['progress_bytes_per_second']} B/s over {r['progress_seconds']} s", "(reported)", True),
+]
+jobs_start = ", ".join(f"{n} {k}" for k, n in r.get("jobs_running_at_start", [])) or "none"
+jobs_end = ", ".join(f"{n} {k}" for k, n in r.get("jobs_running_at_end", [])) or "none"
+lines = [
+    "<!-- bench:tui:start -->",
+    "## Dashboard",
+    "",
+    f"Measured {now} by `scripts/bench-tui.sh`: binary `{os.path.relpath(binary)}`, work tree at commit {commit}{dirty}; "
+    f"{cpu}, {cores} cores; ncurses {ncurses}; kernel {platform.release()}.",
+    "",
+    f"The catalog holds {mirrors:,} generated mirrors (3 % failed, 1 % paused, 6 % stale, some with LFS counts) and "
+    f"{runs:,} sync runs, plus five real mirrors of local upstreams (`bench/p1`, 48 MiB; `bench/s1`–`s4`, 32 MiB each, "
+    "fetched over `file://`). The dashboard runs in a real pty of "
+    f"{r['cols']}×{r['rows']} with TERM=xterm-256color, driven by `scripts/bench/tui-pty.py`; it runs the embedded engine itself "
+    "(no daemon), so the jobs below run inside the measured process.",
+    "",
+    "| measurement | result | target | verdict |",
+    "| --- | ---: | ---: | --- |",
+]
+for name, value, target, ok in rows:
+    lines.append(f"| {name} | {value} | {target} | {verdict(ok)} |")
+lines += [
+    "",
+    "How each is taken:",
+    "",
+    "- **First frame**: from `fork()` to the last byte of the first burst of output that holds both the table rows and the footer "
+    f"({r['first_frame_bytes']:,} bytes); this includes process start, opening the catalog, loading all mirrors and drawing.",
+    "- **Idle**: after the screen has been still for 2 s, CPU is `utime + stime` of the whole process (all threads, the embedded "
+    "engine included) over 10 s, as a percentage of one core; bytes are everything the pty received in that time. "
+    "The header clock and lags change once a minute, so a window that crosses a minute boundary sees one small repaint.",
+    f"- **Progress bar**: `:sync bench/p1` in the dashboard, then the bytes written per second while that one job runs.",
+    f"- **Key → screen**: 500 keys (`j`/`k` in runs of 50, so the selection moves and the table scrolls), each timed from the "
+    "write to the last byte of the resulting screen update. Jobs running when the keys started: "
+    f"{jobs_start}; when they ended: {jobs_end}. Updates the live progress causes can land in the same window and count.",
+    f"- **Quit**: `q` with those jobs running took {r['quit_seconds']} s; {r['jobs_requeued']} job(s) were back in the queue "
+    f"afterwards; the dashboard said: “{r.get('farewell', '')}”.",
+    "<!-- bench:tui:end -->",
+]
+section = "\n".join(lines)
+path = "docs/benchmarks.md"
+text = open(path).read() if os.path.exists(path) else ""
+pattern = re.compile(r"<!-- bench:tui:start -->.*?<!-- bench:tui:end -->", re.S)
+text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
+open(path, "w").write(text)
+print(section)
+PY
