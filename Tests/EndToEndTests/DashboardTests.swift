@@ -186,6 +186,20 @@ struct DashboardTests {
         }
     }
 
+    @Test("it works with TERM=xterm, xterm-256color, screen, linux and vt100")
+    func terms() throws {
+        let (env, _) = try homeWithMirrors("dash-terms")
+        for term in ["xterm", "xterm-256color", "screen", "linux", "vt100"] {
+            let t = try dashboard(env, environment: ["TERM": term])
+            let screen = try t.waitFor("mirrors under TERM=\(term)") { $0.contains("alpha") && $0.contains("q quit") }
+            #expect(screen.contains("4 mirrors"), "TERM=\(term)")
+            try t.send("Down", "Enter")
+            try t.waitFor("detail under TERM=\(term)") { $0.contains("fresh as of") }
+            try t.send("Escape", "q")
+            try eventually(timeout: 10, "quit under TERM=\(term)") { t.exited }
+        }
+    }
+
     @Test("NO_COLOR turns colors off but failed rows still stand out by attributes")
     func noColor() throws {
         let (env, _) = try homeWithMirrors("dash-nocolor")
@@ -256,8 +270,9 @@ struct DashboardTests {
         try t.send("s")
         try t.waitFor("running", timeout: 20) { t.line(containing: "big", in: $0).contains("syncing") }
         try t.send("q")
-        let farewell = try t.waitFor("farewell", timeout: 15) { $0.contains("resume on the next start") }
-        #expect(farewell.contains("1 job was running"))
+        try eventually(timeout: 15, "the dashboard exits") { t.exited }
+        let farewell = try t.screenWithHistory()
+        #expect(farewell.contains("1 job was running in the dashboard's engine: it is back in the queue and will resume on the next start"), "\(farewell)")
         #expect(try env.sql("SELECT state FROM job ORDER BY id DESC LIMIT 1") == [["queued"]])
         #expect(try env.sql("SELECT count(*) FROM engine_lease") == [["0"]])
     }

@@ -190,6 +190,27 @@ struct StateTests {
         #expect(st.top == 5000 - st.layout.tableRows)
     }
 
+    @Test("a snapshot where only jobs moved updates those rows' progress and keeps the order")
+    func jobsOnly() {
+        var st = Fixture.state(Fixture.fleet)
+        st.setSort(SortOrder(.lag))
+        let order = st.rows.map(\.name)
+        var job = Job(mirrorId: 3, kind: .sync, trigger: .manual, actor: .local)
+        job.id = 9
+        job.state = .running
+        job.unitsDone = 1
+        job.unitsTotal = 4
+        var snap = Snapshot(mirrors: Fixture.fleet, jobs: [JobSummary(job: job, mirror: "gamma")])
+        snap.mirrorsChanged = false
+        st.apply(snap)
+        #expect(st.rows.map(\.name) == order)
+        #expect(st.rows.first { $0.name == "gamma" }?.stateText == "ok 25%")
+        snap.jobs = []
+        st.apply(snap)
+        #expect(st.rows.first { $0.name == "gamma" }?.job == nil)
+        #expect(st.jobsByMirror.isEmpty)
+    }
+
     @Test("below the minimum size only q does anything")
     func tooSmall() {
         var st = Fixture.state(Fixture.fleet, width: 30, height: 8)

@@ -22,7 +22,7 @@ public final class CatalogWatch: @unchecked Sendable {
     /// The connection's current `data_version`.
     public func dataVersion() throws -> Int64 {
         do {
-            return try queue.inDatabase { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+            return try queue.inDatabase { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
         } catch let error as DatabaseError {
             throw CatalogError.database(path: queue.path, message: error.message ?? "\(error)")
         }

@@ -19,6 +19,8 @@ public final class CatalogLoader: @unchecked Sendable {
     private var detailDirty = false
     private var thread: Thread?
     private let wake: @Sendable () -> Void
+    /// Called (on the loader's thread) whenever another connection committed to the catalog.
+    public var onChange: @Sendable () -> Void = {}
     /// How often `data_version` is read.
     public var pollInterval: TimeInterval = 0.1
     /// Errors the loader met (shown on the message line), at most one pending.
@@ -96,6 +98,7 @@ public final class CatalogLoader: @unchecked Sendable {
             do {
                 let v = try watch.dataVersion()
                 guard force || detailChanged || v != version else { continue }
+                if v != version, version != -1 { onChange() }
                 version = v
                 // At most 10 snapshots a second.
                 let since = Date().timeIntervalSince(lastPublish)
@@ -104,8 +107,11 @@ public final class CatalogLoader: @unchecked Sendable {
                 let jobs = try catalog.activeJobs()
                 let anyRunning = jobs.contains { $0.job.state == .running }
                 let full = force || stamp == nil || newStamp != stamp || (anyRunning && Date().timeIntervalSince(lastFull) >= 0.5)
+                var mirrorsChanged = false
                 if full {
-                    mirrors = try catalog.summariesFast()
+                    let fresh = try catalog.summariesFast()
+                    mirrorsChanged = fresh != mirrors
+                    mirrors = fresh
                     if newStamp.maxEventId != stamp?.maxEventId || events.isEmpty { events = try catalog.events(limit: 50) }
                     lastFull = Date()
                 } else if stamp != nil, !anyRunning, !detailChanged, jobs.isEmpty {
@@ -124,6 +130,7 @@ public final class CatalogLoader: @unchecked Sendable {
                 var snap = Snapshot(mirrors: mirrors, jobs: jobs, events: events, lease: try catalog.liveEngine())
                 snap.detail = detail
                 snap.loadedAt = Date()
+                snap.mirrorsChanged = mirrorsChanged || force
                 lastPublish = Date()
                 lock.lock()
                 pending = snap
@@ -144,6 +151,7 @@ public final class CatalogLoader: @unchecked Sendable {
         return DetailData(mirrorName: name, runs: try catalog.runs(mirrorId: id, limit: 12),
                           lfsScan: try catalog.lfsScan(mirrorId: id),
                           lastVerify: try catalog.lastFinishedJob(mirrorId: id, kind: .verify),
+                          lastAudit: try catalog.auditRuns(mirrorId: id, limit: 1).first,
                           path: home.mirrorPath(name))
     }
 }

@@ -60,6 +60,7 @@ public enum Dashboard {
         let policy: ActionPolicy = options.readOnly ? ReadOnlyPolicy() : FullAccess()
         let dispatcher = ActionDispatcher(home: options.home, catalog: options.catalog, actor: options.actor, policy: policy)
         dispatcher.onEnqueue = { keeper?.poke(); loader.poke() }
+        loader.onChange = { keeper?.poke() }
 
         let terminal = try Terminal(forcedMode: options.colorMode, mouse: options.mouse, environment: options.environment)
         defer { terminal.close() }

@@ -55,6 +55,8 @@ public struct DashboardState: Sendable {
     public private(set) var rows: [MirrorRow] = []
     public private(set) var allRows: [MirrorRow] = []
     public private(set) var jobsByMirror: [String: Job] = [:]
+    /// Display width of the longest mirror name (the name column grows to it).
+    public private(set) var longestName = 0
 
     public init(width: Int, height: Int, now: Date = Date(), policy: ActionPolicy = FullAccess(), actor: Actor = .local) {
         self.width = width
@@ -68,8 +70,13 @@ public struct DashboardState: Sendable {
 
     /// Takes a new catalog snapshot, keeping the selection on the same mirror.
     public mutating func apply(_ snapshot: Snapshot) {
+        let same = !snapshot.mirrorsChanged && snapshot.mirrors.count == self.snapshot.mirrors.count && filter.isEmpty
         self.snapshot = snapshot
-        rebuildRows()
+        if same {
+            updateJobs()
+        } else {
+            rebuildRows()
+        }
         if let name = detailName, !snapshot.mirrors.contains(where: { $0.mirror.name == name }), case .detail = mode {
             mode = .main
             detailName = nil
@@ -91,16 +98,42 @@ public struct DashboardState: Sendable {
         clampScroll()
     }
 
-    mutating func rebuildRows() {
+    /// Jobs by mirror name; a running job wins over a queued one for the same mirror.
+    func currentJobs() -> [String: Job] {
         var jobs: [String: Job] = [:]
         for s in snapshot.jobs {
-            // A running job wins over a queued one for the same mirror.
             if let existing = jobs[s.mirror], existing.state == .running { continue }
             jobs[s.mirror] = s.job
         }
+        return jobs
+    }
+
+    /// Only jobs moved: update the rows whose job changed, without re-sorting thousands of rows.
+    mutating func updateJobs() {
+        let jobs = currentJobs()
+        var changed = Set<String>()
+        for (name, job) in jobs where jobsByMirror[name] != job { changed.insert(name) }
+        for name in jobsByMirror.keys where jobs[name] == nil { changed.insert(name) }
+        jobsByMirror = jobs
+        guard !changed.isEmpty else { return }
+        for name in changed {
+            if let i = allIndex[name] { allRows[i].job = jobs[name] }
+            if let i = rowIndex[name] { rows[i].job = jobs[name] }
+        }
+    }
+
+    /// Where each mirror sits in `allRows` and `rows`.
+    private var allIndex: [String: Int] = [:]
+    private var rowIndex: [String: Int] = [:]
+
+    mutating func rebuildRows() {
+        let jobs = currentJobs()
         jobsByMirror = jobs
         allRows = snapshot.mirrors.map { MirrorRow($0, job: jobs[$0.mirror.name], marked: marks.contains($0.mirror.name), now: now) }
+        longestName = allRows.reduce(0) { max($0, $1.name.utf8.count) }
         rows = MirrorQuery.apply(allRows, filter: filter, order: sort, now: now)
+        allIndex = Dictionary(allRows.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+        rowIndex = Dictionary(rows.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
         if let name = selectedName, let i = rows.firstIndex(where: { $0.name == name }) {
             cursor = i
         } else {

@@ -13,6 +13,8 @@ public final class EngineKeeper: @unchecked Sendable {
     private var engine: Engine?
     private var stopped = false
     private var loopDone = false
+    /// How often the embedded engine looks for work when nothing pokes it.
+    public static let idleTickInterval: TimeInterval = 1
     /// Checks for a free lease this often.
     public var checkInterval: TimeInterval = 1
 
@@ -21,6 +23,9 @@ public final class EngineKeeper: @unchecked Sendable {
         self.catalog = catalog
         var config = config
         config.runsScheduler = true
+        // An idle dashboard should cost nothing: the engine looks for work once a second on its own, and
+        // at once when poked (after this dashboard queues work, or when the catalog changes).
+        config.tickInterval = max(config.tickInterval, Self.idleTickInterval)
         self.config = config
         self.setup = setup
     }

@@ -13,6 +13,9 @@ public struct Snapshot: Sendable {
     /// Extra rows for the detail view of one mirror.
     public var detail: DetailData?
     public var loadedAt = Date()
+    /// False when the loader knows the mirror list is the same as in its previous snapshot (only jobs,
+    /// events or the lease moved), so the table need not be rebuilt.
+    public var mirrorsChanged = true
 
     public init() {}
 
@@ -30,13 +33,16 @@ public struct DetailData: Sendable, Equatable {
     public var runs: [SyncRun]
     public var lfsScan: LFSScan?
     public var lastVerify: Job?
+    /// The last checksum audit's record, when audits have run.
+    public var lastAudit: AuditRun?
     public var path: String
 
-    public init(mirrorName: String, runs: [SyncRun], lfsScan: LFSScan?, lastVerify: Job?, path: String) {
+    public init(mirrorName: String, runs: [SyncRun], lfsScan: LFSScan?, lastVerify: Job?, lastAudit: AuditRun? = nil, path: String) {
         self.mirrorName = mirrorName
         self.runs = runs
         self.lfsScan = lfsScan
         self.lastVerify = lastVerify
+        self.lastAudit = lastAudit
         self.path = path
     }
 }

@@ -84,7 +84,8 @@ public struct PlacedColumn: Equatable, Sendable {
 public enum TableLayout {
     public static let nameMax = 40
 
-    public static func place(width: Int) -> [PlacedColumn] {
+    /// - Parameter longestName: the widest name shown; the name column grows no wider than it needs.
+    public static func place(width: Int, longestName: Int? = nil) -> [PlacedColumn] {
         var cols = MirrorColumn.allCases
         func need(_ cols: [MirrorColumn], gap: Int) -> Int {
             cols.reduce(0) { $0 + $1.width } + gap * max(0, cols.count - 1)
@@ -95,7 +96,8 @@ public enum TableLayout {
         let gap = need(cols, gap: 2) <= width ? 2 : 1
         var slack = max(0, width - need(cols, gap: gap))
         var widths = Dictionary(uniqueKeysWithValues: cols.map { ($0, $0.width) })
-        let nameExtra = cols.contains(.upstream) ? min(slack, nameMax - MirrorColumn.name.width) : slack
+        let nameCap = max(MirrorColumn.name.width, min(nameMax, longestName ?? nameMax))
+        let nameExtra = cols.contains(.upstream) ? min(slack, nameCap - MirrorColumn.name.width) : slack
         widths[.name, default: 0] += nameExtra
         slack -= nameExtra
         if cols.contains(.upstream) { widths[.upstream, default: 0] += slack }

@@ -116,7 +116,7 @@ public struct Renderer: Sendable {
     // MARK: table
 
     func drawTable(_ c: inout Canvas, _ state: DashboardState, _ layout: ScreenLayout) {
-        let placed = TableLayout.place(width: c.width)
+        let placed = TableLayout.place(width: c.width, longestName: state.longestName + 1)
         let header = style(.tableHeader)
         c.fill(row: layout.tableHeaderRow, col: 0, count: c.width, style: header)
         for p in placed {
@@ -444,7 +444,12 @@ public struct Renderer: Sendable {
             if let result = scan.fetchResult { lfs += "; last fetch \(result)" }
         }
         out.append(("LFS", lfs, s.lfsObjectsPresent < s.lfsObjectsTotal ? .stale : .base))
-        if let verify = detail?.lastVerify {
+        if let a = detail?.lastAudit {
+            var text = "\(a.result.rawValue) at \(iso(a.endedAt ?? a.startedAt)): \(a.lfsObjectsChecked) LFS objects and \(a.gitObjectsChecked) git objects checked"
+            if a.problems > 0 { text += "; \(a.problems) problem\(a.problems == 1 ? "" : "s"), \(a.quarantined) quarantined, \(a.repaired) repaired" }
+            let role: ThemeRole = a.result == .running ? .active : a.problems == 0 ? .ok : .failed
+            out.append(("last audit", text, role))
+        } else if let verify = detail?.lastVerify {
             out.append(("last audit", "\(verify.state.rawValue) at \(iso(verify.endedAt))" + (verify.error.map { ": \($0)" } ?? ""),
                         verify.state == .succeeded ? .ok : .failed))
         } else {

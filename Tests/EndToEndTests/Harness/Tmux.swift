@@ -33,6 +33,9 @@ final class Tmux: @unchecked Sendable {
     /// The screen's text, one line per row.
     func screen() throws -> String { try tmux(["capture-pane", "-p", "-t", target]) }
 
+    /// The screen and the scrollback above it, wrapped lines joined (what a program printed on exit).
+    func screenWithHistory() throws -> String { try tmux(["capture-pane", "-p", "-J", "-S", "-200", "-t", target]) }
+
     /// The screen with its SGR escape sequences (colors and attributes).
     func screenWithEscapes() throws -> String { try tmux(["capture-pane", "-p", "-e", "-t", target]) }
 
