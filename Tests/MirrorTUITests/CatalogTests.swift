@@ -62,7 +62,15 @@ struct CatalogTests {
         let v0 = try watch.dataVersion()
         #expect(try watch.dataVersion() == v0)
         try t.catalog.addMirror(Mirror(name: "lib", upstream: "git://example.org/lib.git"), actor: actor)
-        #expect(try watch.dataVersion() != v0)
+        var previous = try watch.dataVersion()
+        #expect(previous != v0)
+        // Every later commit is seen too (the watching connection must not stay on an old snapshot).
+        for i in 0..<3 {
+            try t.catalog.pause(name: "lib", reason: "round \(i)", actor: actor)
+            let v = try watch.dataVersion()
+            #expect(v != previous, "round \(i)")
+            previous = v
+        }
     }
 
     @Test("the fast loader returns exactly what summaries() returns")

@@ -211,6 +211,20 @@ struct StateTests {
         #expect(st.jobsByMirror.isEmpty)
     }
 
+    @Test("with --mouse, a click selects a row, a double-click opens it, the wheel scrolls")
+    func mouse() {
+        var st = Fixture.state(Fixture.fleet)
+        let top = st.layout.tableTop
+        #expect(st.handle(.mouse(MouseEvent(kind: .click, row: top + 2, col: 5))).isEmpty)
+        #expect(st.selected?.name == "epsilon")
+        #expect(st.handle(.mouse(MouseEvent(kind: .wheelUp, row: 0, col: 0))).isEmpty)
+        #expect(st.selected?.name == "alpha")
+        #expect(st.handle(.mouse(MouseEvent(kind: .doubleClick, row: top + 1, col: 5))) == [.loadDetail("beta")])
+        var other = Fixture.state(Fixture.fleet)
+        #expect(other.handle(.mouse(MouseEvent(kind: .click, row: 0, col: 5))).isEmpty)
+        #expect(other.selected?.name == "alpha", "a click outside the table selects nothing")
+    }
+
     @Test("below the minimum size only q does anything")
     func tooSmall() {
         var st = Fixture.state(Fixture.fleet, width: 30, height: 8)

@@ -22,7 +22,9 @@ public final class CatalogWatch: @unchecked Sendable {
     /// The connection's current `data_version`.
     public func dataVersion() throws -> Int64 {
         do {
-            return try queue.inDatabase { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
+            // A fresh statement each time: a cached one can keep the read transaction (and its old
+            // data_version) open between calls.
+            return try queue.inDatabase { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
         } catch let error as DatabaseError {
             throw CatalogError.database(path: queue.path, message: error.message ?? "\(error)")
         }
@@ -36,7 +38,7 @@ public struct CatalogStamp: Sendable, Equatable {
     public var maxMirrorId: Int64 = 0
     public var maxEventId: Int64 = 0
     public var maxJobId: Int64 = 0
-    /// Ids and states of queued and running jobs (not their progress).
+    /// Ids and states of queued and running jobs (not their progress); a `!` marks a requested cancel.
     public var jobStates: [Int64: String] = [:]
     public var leaseOwner: String?
 
@@ -54,8 +56,9 @@ extension Catalog {
             }
             s.maxEventId = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM event") ?? 0
             s.maxJobId = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM job") ?? 0
-            for row in try Row.fetchAll(db, sql: "SELECT id, state FROM job WHERE state IN ('queued', 'running')") {
-                s.jobStates[row[0]] = row[1]
+            for row in try Row.fetchAll(db, sql: "SELECT id, state, cancel_requested FROM job WHERE state IN ('queued', 'running')") {
+                let cancel: Bool = row[2]
+                s.jobStates[row[0]] = (row[1] as String) + (cancel ? "!" : "")
             }
             s.leaseOwner = try String.fetchOne(db, sql: "SELECT owner FROM engine_lease WHERE id = 1")
             return s

@@ -19,7 +19,7 @@ public final class CatalogLoader: @unchecked Sendable {
     private var detailDirty = false
     private var thread: Thread?
     private let wake: @Sendable () -> Void
-    /// Called (on the loader's thread) whenever another connection committed to the catalog.
+    /// Called (on the loader's thread) when the set of queued and running jobs, or a cancel request, changed.
     public var onChange: @Sendable () -> Void = {}
     /// How often `data_version` is read.
     public var pollInterval: TimeInterval = 0.1
@@ -98,12 +98,12 @@ public final class CatalogLoader: @unchecked Sendable {
             do {
                 let v = try watch.dataVersion()
                 guard force || detailChanged || v != version else { continue }
-                if v != version, version != -1 { onChange() }
                 version = v
                 // At most 10 snapshots a second.
                 let since = Date().timeIntervalSince(lastPublish)
                 if since < 0.1 { Thread.sleep(forTimeInterval: 0.1 - since) }
                 let newStamp = try catalog.stamp()
+                if let stamp, newStamp.jobStates != stamp.jobStates { onChange() }
                 let jobs = try catalog.activeJobs()
                 let anyRunning = jobs.contains { $0.job.state == .running }
                 let full = force || stamp == nil || newStamp != stamp || (anyRunning && Date().timeIntervalSince(lastFull) >= 0.5)

@@ -2,7 +2,7 @@ import Foundation
 import MirrorCore
 
 /// Keeps an embedded engine running while no other engine (daemon or another dashboard) is alive:
-/// checks every second from a thread of its own, starts one when the lease is free, and stops it on quit
+/// checks every 2 s from a thread of its own, starts one when the lease is free, and stops it on quit
 /// (its running jobs go back to the queue and resume on the next start).
 public final class EngineKeeper: @unchecked Sendable {
     private let home: Home
@@ -14,9 +14,11 @@ public final class EngineKeeper: @unchecked Sendable {
     private var stopped = false
     private var loopDone = false
     /// How often the embedded engine looks for work when nothing pokes it.
-    public static let idleTickInterval: TimeInterval = 1
-    /// Checks for a free lease this often.
-    public var checkInterval: TimeInterval = 1
+    public static let idleTickInterval: TimeInterval = 2
+    /// Checks for a free lease this often while another engine holds it…
+    public var checkInterval: TimeInterval = 2
+    /// …and whether ours still holds it this often.
+    public var ownCheckInterval: TimeInterval = 5
 
     public init(home: Home, catalog: Catalog, config: EngineConfig, setup: @escaping @Sendable (Engine) -> Void) {
         self.home = home
@@ -108,7 +110,7 @@ public final class EngineKeeper: @unchecked Sendable {
                 // The catalog was busy or unreadable: try again next round.
             }
             lock.lock()
-            if !stopped { _ = lock.wait(until: Date().addingTimeInterval(checkInterval)) }
+            if !stopped { _ = lock.wait(until: Date().addingTimeInterval(engine == nil ? checkInterval : ownCheckInterval)) }
             lock.unlock()
         }
     }
