@@ -70,4 +70,32 @@ struct LFSResumeTests {
         let plain = try env.lfs("fetch", "tty")
         #expect(!plain.stdout.contains("\u{1B}") && plain.stdout.hasPrefix("ok      tty: 2/2 LFS objects"), "\(plain.stdout)")
     }
+
+    @Test("two mirrors fetching the same object at the same time download it once; the second links it")
+    func concurrentMirrorsShareOneDownload() throws {
+        let env = try TestEnv("lfs-together")
+        let server = try LFSServer.start(env: env, limitRate: "4m") // 8 MiB take ~2 s
+        let up = try LFSUpstream(env: env, servedRoot: server.gitRoot, name: "shared", lfsURL: server.endpoint("shared"))
+        let oid = try up.add("big.bin", LFSUpstream.random(8 << 20))
+        try up.commit("one large object")
+        try up.push(["--all"])
+        for name in ["a", "b"] {
+            try up.git(["clone", "-q", "--mirror", server.url("shared"), env.mirrorPath(name)])
+            try env.md("add", name, server.url("shared"))
+        }
+        let part = env.home + "/lfs-incomplete/\(oid).part"
+        let first = try env.lfsStart("fetch", ["a"])
+        try eventually(timeout: 30, "a's download under way") { fileSize(part) > 0 || !first.isRunning }
+        let second = try env.lfs("fetch", "b", "--json")
+        #expect(first.wait().status == 0)
+        #expect(second.status == 0, "\(second)")
+        let report = try #require((try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [[String: Any]])?.first)
+        #expect(report["linked"] as? Int == 1 && report["downloaded"] as? Int == 0 && report["bytes_transferred"] as? Int == 0, "\(report)")
+        try eventually(timeout: 10, "nginx logs the download") { !server.downloads(of: oid).isEmpty }
+        #expect(server.downloads(of: oid).count == 1, "one download for both mirrors")
+        let object = "/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)"
+        let ia = try FileManager.default.attributesOfItem(atPath: env.mirrorPath("a") + object)[.systemFileNumber] as? UInt64
+        let ib = try FileManager.default.attributesOfItem(atPath: env.mirrorPath("b") + object)[.systemFileNumber] as? UInt64
+        #expect(ia != nil && ia == ib)
+    }
 }

@@ -109,14 +109,18 @@ enum LFSStore {
 final class LFSObjectLock {
     private let fd: Int32
     private let path: String
+    /// Whether another worker held the lock first (it may have brought the object in meanwhile).
+    let waited: Bool
 
-    private init(fd: Int32, path: String) {
+    private init(fd: Int32, path: String, waited: Bool) {
         self.fd = fd
         self.path = path
+        self.waited = waited
     }
 
     /// Waits for the lock (polling, so cancellation is noticed); nil when cancelled.
     static func acquire(path: String, isCancelled: () -> Bool) throws -> LFSObjectLock? {
+        var waited = false
         while true {
             let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else {
@@ -126,12 +130,13 @@ final class LFSObjectLock {
                 var held = stat()
                 var current = stat()
                 if fstat(fd, &held) == 0, stat(path, &current) == 0, held.st_ino == current.st_ino, held.st_dev == current.st_dev {
-                    return LFSObjectLock(fd: fd, path: path)
+                    return LFSObjectLock(fd: fd, path: path, waited: waited)
                 }
                 close(fd) // the previous holder unlinked it after we opened it: start over
                 continue
             }
             close(fd)
+            waited = true
             guard cancellableSleep(0.05, isCancelled: isCancelled) else { return nil }
         }
     }

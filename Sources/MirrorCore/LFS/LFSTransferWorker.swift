@@ -61,8 +61,8 @@ final class LFSTransferWorker {
                 return result
             }
             defer { lock.release() }
-            // While we waited, another process may have brought the object into another mirror.
-            if let linked = try linkFromHolder(pointer) {
+            // While we waited, another worker (maybe in another process) may have brought it into another mirror.
+            if lock.waited, let linked = try linkFromHolder(pointer) {
                 result.outcome = .success(linked)
             } else {
                 switch item.source {
@@ -353,6 +353,11 @@ final class LFSTransferWorker {
             return .done
         case 401, 403:
             return .retry("answered \(response.status)\(serverSays)", retryAfter: nil, refresh: true)
+        case 416 where offset > 0:
+            // The server will not serve the rest of what we hold: start over from byte zero.
+            _ = ftruncate(fd, 0)
+            tracker.reset(oid)
+            return .retry("the server refused the range request (416)", retryAfter: nil, refresh: false)
         case 404, 410:
             return .fail(.unavailable(code: response.status, message: "the download link answered \(response.status)\(serverSays)"))
         case 408, 429, 500...599:
