@@ -65,11 +65,14 @@ struct VerifyCommand: ParsableCommand {
             }
         } else {
             mirrors = try names.map { try catalog.mirror(named: $0) }
+            for m in mirrors where !FileManager.default.fileExists(atPath: home.mirrorPath(m.name) + "/HEAD") {
+                throw CLIError(description: AuditError.notSynced(name: m.name).description)
+            }
         }
         let config = try EngineConfig.load(home: home)
         let client = JobClient(home: home, catalog: catalog, config: config)
         EngineSetup.configure(client)
-        let jobs = try catalog.enqueue(mirrors, kind: .verify, trigger: .manual, actor: .local)
+        let jobs = try catalog.enqueue(mirrors, kind: .verify, trigger: .acting, actor: .acting)
         let names = Dictionary(uniqueKeysWithValues: mirrors.map { ($0.id!, $0.name) })
         let engineAlive = try catalog.liveEngine(timeout: config.leaseTimeout) != nil
         for job in jobs {
