@@ -98,8 +98,19 @@ t_first = quiet(0.02, 5)
 result["first_frame_ms"] = round((t_first - t_spawn) * 1000, 1) if ok else None
 result["first_frame_bytes"] = len(buf)
 
-# 2. Idle: wait until the screen is still, then 10 s of nothing happening.
+# 2. Idle: wait until the screen is still. The clock and lags change once a minute: measure that repaint
+# on its own, then 10 s of nothing happening inside the same minute.
 quiet(2.0, 30)
+wall = time.time()
+next_minute = (int(wall) // 60 + 1) * 60
+while time.time() < next_minute - 0.3:
+    pump(min(0.5, next_minute - 0.3 - time.time()))
+before = len(buf)
+t0 = time.monotonic()
+while time.monotonic() - t0 < 1.5:
+    pump(0.1)
+result["minute_repaint_bytes"] = len(buf) - before
+quiet(1.0, 10)
 ticks0, bytes0, t0 = cpu_ticks(), len(buf), time.monotonic()
 while time.monotonic() - t0 < 10:
     pump(0.5)

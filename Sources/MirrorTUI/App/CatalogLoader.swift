@@ -80,7 +80,7 @@ public final class CatalogLoader: @unchecked Sendable {
         var stamp: CatalogStamp?
         var mirrors: [MirrorSummary] = []
         var events: [Event] = []
-        var lastFull = Date.distantPast
+        var index: [Int64: Int] = [:]
         var lastPublish = Date.distantPast
         var detail: DetailData?
         while true {
@@ -105,16 +105,25 @@ public final class CatalogLoader: @unchecked Sendable {
                 let newStamp = try catalog.stamp()
                 if let stamp, newStamp.jobStates != stamp.jobStates { onChange() }
                 let jobs = try catalog.activeJobs()
-                let anyRunning = jobs.contains { $0.job.state == .running }
-                let full = force || stamp == nil || newStamp != stamp || (anyRunning && Date().timeIntervalSince(lastFull) >= 0.5)
+                let running = jobs.filter { $0.job.state == .running }.map(\.job.mirrorId)
+                let full = force || stamp == nil || newStamp != stamp
                 var mirrorsChanged = false
                 if full {
                     let fresh = try catalog.summariesFast()
                     mirrorsChanged = fresh != mirrors
                     mirrors = fresh
+                    index = Dictionary(mirrors.enumerated().map { ($1.mirror.id ?? -1, $0) }, uniquingKeysWith: { a, _ in a })
                     if newStamp.maxEventId != stamp?.maxEventId || events.isEmpty { events = try catalog.events(limit: 50) }
-                    lastFull = Date()
-                } else if stamp != nil, !anyRunning, !detailChanged, jobs.isEmpty {
+                } else if !running.isEmpty {
+                    // While jobs run, only their mirrors' rows change silently (status, sizes, LFS counts).
+                    for fresh in try catalog.summariesFast(ids: Array(Set(running))) {
+                        guard let i = index[fresh.mirror.id ?? -1] else { continue }
+                        if mirrors[i] != fresh {
+                            mirrors[i] = fresh
+                            mirrorsChanged = true
+                        }
+                    }
+                } else if stamp != nil, !detailChanged, jobs.isEmpty {
                     // A heartbeat or other write that changes nothing shown.
                     stamp = newStamp
                     continue
@@ -130,7 +139,7 @@ public final class CatalogLoader: @unchecked Sendable {
                 var snap = Snapshot(mirrors: mirrors, jobs: jobs, events: events, lease: try catalog.liveEngine())
                 snap.detail = detail
                 snap.loadedAt = Date()
-                snap.mirrorsChanged = mirrorsChanged || force
+                snap.mirrorsChanged = mirrorsChanged
                 lastPublish = Date()
                 lock.lock()
                 pending = snap

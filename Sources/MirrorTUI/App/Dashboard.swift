@@ -97,7 +97,6 @@ public enum Dashboard {
             if m != minute {
                 minute = m
                 state.tick(now)
-                loader.poke()
                 dirty = true
             }
             if dirty, immediate || now.timeIntervalSince(lastDraw) >= 0.1 {
