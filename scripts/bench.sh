@@ -152,6 +152,10 @@ URL="git://127.0.0.1:$PORT"
 say "git daemon (pid $DAEMON_PID) serving bench-work/upstreams at $URL"
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+busy() { awk -v l="${1%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; }
+if busy "$LOAD_START"; then
+    echo "bench: warning: the machine is busy (load average $LOAD_START on $(nproc) cores); results will be noisy" >&2
+fi
 
 # --- (a) up-to-date sync of many small mirrors ----------------------------------------------------------
 say "(a) setting up $SMALL_COUNT small mirrors with mirrordeck and with git clone --mirror"
@@ -305,15 +309,26 @@ elif command -v pkg-config >/dev/null; then
     LIBGIT2=$(pkg-config --modversion libgit2 2>/dev/null || echo "?")
 fi
 MD_VERSION=$("$BIN" --version 2>/dev/null || echo "?")
-REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")
-[ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no -- Sources Package.swift 2>/dev/null)" ] || REV="$REV + uncommitted changes in Sources/"
+# What was measured: the binary's build time and the work tree it sits in.
+REV="binary built $(date -u -r "$BIN" '+%Y-%m-%d %H:%M UTC'); work tree at commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")"
+[ -z "$(git -C "$ROOT" status --porcelain -- Sources Package.swift 2>/dev/null)" ] || REV="$REV with uncommitted changes in Sources/"
+if [ -n "$(find "$ROOT/Sources" "$ROOT/Package.swift" -newer "$BIN" -print -quit 2>/dev/null)" ]; then
+    REV="$REV; **the binary is older than the sources** (\`make bench\` rebuilds it first)"
+fi
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+BUSY_NOTE=""
+if busy "$LOAD_START" || busy "$LOAD_END"; then
+    BUSY_NOTE="
+**Other work was running on this machine during this run** (see the load averages): both sides were slowed
+and the numbers are noisier than usual. Rerun \`make bench\` on an idle machine for comparable numbers.
+"
+fi
 
 SECTION=$RUN/git-sync.md
 cat >"$SECTION" <<EOF
 ## Git sync
 
-Measured $DATE by \`scripts/bench.sh\` (mirrordeck $MD_VERSION, commit $REV).
+Measured $DATE by \`scripts/bench.sh\`: mirrordeck $MD_VERSION, $REV.
 
 | machine | |
 | --- | --- |
@@ -324,6 +339,7 @@ Measured $DATE by \`scripts/bench.sh\` (mirrordeck $MD_VERSION, commit $REV).
 | git | $GIT_VERSION |
 | libgit2 (linked by mirrordeck) | $LIBGIT2 |
 | load average (1/5/15 min) | $LOAD_START at start, $LOAD_END at the end |
+$BUSY_NOTE
 
 | comparison | mirrordeck | git | ratio | target | result |
 | --- | ---: | ---: | ---: | ---: | --- |
