@@ -127,6 +127,41 @@ private func finding(_ report: [String: Any], _ subject: String) -> [String: Any
     findings(report).first { $0["subject"] as? String == subject }
 }
 
+/// A mirror `name` of a local upstream (one bare repository holding its LFS objects too, so `lfs fetch`
+/// copies them over file://), with `objects` random objects of `size` bytes; returns their oids.
+private func localLFSMirror(_ env: TestEnv, name: String, objects: Int, size: Int) throws -> [String] {
+    let bare = env.path("\(name)-up.git")
+    let work = env.path("\(name)-work")
+    let gitEnv = ["HOME": env.path("git-home"), "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+                  "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"]
+    func git(_ args: [String], _ cwd: String) throws {
+        let r = try Shell.run("/usr/bin/git", args, cwd: cwd, environment: gitEnv)
+        guard r.status == 0 else { throw TestFailure.message("git \(args) failed: \(r)") }
+    }
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: env.path("git-home"), withIntermediateDirectories: true)
+    try git(["init", "-q", "-b", "main", work], env.root)
+    try git(["lfs", "install", "--local"], work)
+    try git(["lfs", "track", "*.bin"], work)
+    var oids: [String] = []
+    for i in 0..<objects {
+        let path = work + "/o\(i).bin"
+        try LFSUpstream.random(size).write(to: URL(fileURLWithPath: path))
+        oids.append(try LFSUpstream.sha256(file: path))
+    }
+    try git(["add", "."], work)
+    try git(["commit", "-q", "-m", "objects"], work)
+    try git(["init", "-q", "--bare", "-b", "main", bare], env.root)
+    try git(["push", "-q", "--no-verify", bare, "main"], work)
+    try FileManager.default.createDirectory(atPath: bare + "/lfs", withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: work + "/.git/lfs/objects", toPath: bare + "/lfs/objects")
+    try env.md("add", name, bare)
+    guard try env.md("sync", name).status == 0, try env.lfs("fetch", name).status == 0 else {
+        throw TestFailure.message("could not mirror \(name)")
+    }
+    return oids
+}
+
 @Suite("checksum audits: verify, quarantine, repair")
 struct AuditTests {
     @Test("each injected corruption gets its verdict; git verdicts agree with git fsck --full, LFS verdicts with sha256sum")
@@ -282,35 +317,7 @@ struct AuditTests {
     @Test("SIGKILL midway through an audit: nothing is lost or half-moved, and the next audit completes")
     func killMidway() throws {
         let env = try TestEnv("audit-kill")
-        // A local upstream (git and its LFS objects in one bare repository) keeps this test quick.
-        let bare = env.path("up.git")
-        let work = env.path("work")
-        let gitEnv = ["HOME": env.path("git-home"), "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-                      "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"]
-        func git(_ args: [String], _ cwd: String) throws {
-            let r = try Shell.run("/usr/bin/git", args, cwd: cwd, environment: gitEnv)
-            guard r.status == 0 else { throw TestFailure.message("git \(args) failed: \(r)") }
-        }
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: env.path("git-home"), withIntermediateDirectories: true)
-        try git(["init", "-q", "-b", "main", work], env.root)
-        try git(["lfs", "install", "--local"], work)
-        try git(["lfs", "track", "*.bin"], work)
-        var oids: [String] = []
-        for i in 0..<24 {
-            let path = work + "/o\(i).bin"
-            try LFSUpstream.random(2 << 20).write(to: URL(fileURLWithPath: path))
-            oids.append(try LFSUpstream.sha256(file: path))
-        }
-        try git(["add", "."], work)
-        try git(["commit", "-q", "-m", "objects"], work)
-        try git(["init", "-q", "--bare", "-b", "main", bare], env.root)
-        try git(["push", "-q", "--no-verify", bare, "main"], work)
-        try FileManager.default.createDirectory(atPath: bare + "/lfs", withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: work + "/.git/lfs/objects", toPath: bare + "/lfs/objects")
-        try env.md("add", "big", bare)
-        #expect(try env.md("sync", "big", "--no-lfs").status == 0)
-        #expect(try env.lfs("fetch", "big").status == 0)
+        let oids = try localLFSMirror(env, name: "big", objects: 24, size: 2 << 20)
         let mirror = env.mirrorPath("big")
         func path(_ oid: String) -> String { mirror + "/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)" }
         let bad = Set(oids.prefix(4))
@@ -366,5 +373,34 @@ struct AuditTests {
         #expect(pending.isEmpty, "no half-done move is left: \(pending)")
         #expect(quarantined == Dictionary(uniqueKeysWithValues: bad.map { ($0, 1) }), "each corrupt object is in quarantine once")
         for oid in oids where !bad.contains(oid) { #expect(try LFSUpstream.sha256(file: path(oid)) == oid) }
+    }
+
+    @Test("a verify job queued with --no-wait runs in the daemon with its options, reports progress, and repairs over file://")
+    func daemonRunsQueuedAudit() throws {
+        let env = try TestEnv("audit-daemon")
+        let oids = try localLFSMirror(env, name: "data", objects: 6, size: 3 << 20)
+        let object = env.mirrorPath("data") + "/lfs/objects/\(oids[2].prefix(2))/\(oids[2].dropFirst(2).prefix(2))/\(oids[2])"
+        try AuditFixture.flip(object, at: 100)
+        let queued = try env.md("verify", "data", "--repair", "--max-rate", "4MiB/s", "--no-wait")
+        #expect(queued.status == 0, "\(queued)")
+        let job = try #require(queued.stdout.split(separator: "#").last?.split(separator: " ").first.map(String.init))
+        #expect(try env.sql("SELECT repair, max_rate FROM audit_request WHERE job_id = \(job)") == [["1", "\(4 << 20)"]])
+
+        _ = try DaemonProcess.start(env: env)
+        // 18 MiB at 4 MiB/s: the job row shows live progress with a rate well before the end.
+        try eventually(timeout: 30, "progress with a rate on job \(job)") {
+            let row = try env.sql("SELECT phase, bytes_done, bytes_total, rate FROM job WHERE id = \(job)").first ?? []
+            return row.count == 4 && row[0] == "verifying-lfs" && (Int(row[1]) ?? 0) > 0 && (Double(row[3]) ?? 0) > 0
+        }
+        let rate = try #require(Double(try env.sql("SELECT rate FROM job WHERE id = \(job)").first?.first ?? ""))
+        #expect(rate < Double(6 << 20), "the rate limit holds: \(rate) bytes/s")
+        try eventually(timeout: 60, "job \(job) to finish") {
+            try env.sql("SELECT state FROM job WHERE id = \(job)").first?.first == "succeeded"
+        }
+        #expect(try env.sql("SELECT result, repair, repaired FROM audit_run WHERE job_id = \(job)") == [["repaired", "1", "1"]])
+        #expect(try LFSUpstream.sha256(file: object) == oids[2])
+        let show = try env.json(env.md("show", "data", "--json")) as! [String: Any]
+        #expect(show["last_audit_result"] as? String == "repaired")
+        #expect(show["status"] as? String != "verifying")
     }
 }
