@@ -27,6 +27,15 @@ struct TableTests {
         }
     }
 
+    @Test("long names win room from the least important columns, up to 20 columns")
+    func longNames() {
+        let short = TableLayout.place(width: 80).map(\.column)
+        #expect(short.contains(.lfs))
+        let long = TableLayout.place(width: 80, longestName: 17)
+        #expect(!long.map(\.column).contains(.lfs))
+        #expect(long.first { $0.column == .name }!.width >= 17)
+    }
+
     @Test("sorting by lag puts never-synced mirrors last, and descending reverses it")
     func sortByLag() {
         let rows = Fixture.rows(Fixture.fleet)

@@ -55,6 +55,12 @@ public struct DashboardState: Sendable {
     public private(set) var rows: [MirrorRow] = []
     public private(set) var allRows: [MirrorRow] = []
     public private(set) var jobsByMirror: [String: Job] = [:]
+    /// Counts for the header, computed when rows are rebuilt (not on every frame).
+    public struct Counts: Equatable, Sendable {
+        public var syncing = 0, failed = 0, stale = 0, paused = 0
+        public var lfsPendingBytes: Int64 = 0
+    }
+    public private(set) var counts = Counts()
     /// Display width of the longest mirror name (the name column grows to it).
     public private(set) var longestName = 0
 
@@ -130,7 +136,16 @@ public struct DashboardState: Sendable {
         let jobs = currentJobs()
         jobsByMirror = jobs
         allRows = snapshot.mirrors.map { MirrorRow($0, job: jobs[$0.mirror.name], marked: marks.contains($0.mirror.name), now: now) }
-        longestName = allRows.reduce(0) { max($0, $1.name.utf8.count) }
+        longestName = 0
+        var c = Counts()
+        for r in allRows {
+            longestName = max(longestName, r.name.utf8.count)
+            if [.syncing, .fetchingLFS, .verifying].contains(r.status) { c.syncing += 1 }
+            if r.failed { c.failed += 1 } else if r.stale { c.stale += 1 }
+            if r.status == .paused { c.paused += 1 }
+            c.lfsPendingBytes += max(0, r.summary.state.lfsBytesTotal - r.summary.state.lfsBytesPresent)
+        }
+        counts = c
         rows = MirrorQuery.apply(allRows, filter: filter, order: sort, now: now)
         allIndex = Dictionary(allRows.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
         rowIndex = Dictionary(rows.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })

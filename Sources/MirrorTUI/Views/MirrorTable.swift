@@ -87,17 +87,20 @@ public enum TableLayout {
     /// - Parameter longestName: the widest name shown; the name column grows no wider than it needs.
     public static func place(width: Int, longestName: Int? = nil) -> [PlacedColumn] {
         var cols = MirrorColumn.allCases
+        // Names as long as the longest one (up to 20 columns) come before the less important columns.
+        let nameMin = max(MirrorColumn.name.width, min(20, longestName ?? 0))
+        func w(_ c: MirrorColumn) -> Int { c == .name ? nameMin : c.width }
         func need(_ cols: [MirrorColumn], gap: Int) -> Int {
-            cols.reduce(0) { $0 + $1.width } + gap * max(0, cols.count - 1)
+            cols.reduce(0) { $0 + w($1) } + gap * max(0, cols.count - 1)
         }
         while need(cols, gap: 1) > width, let drop = cols.filter({ $0.priority > 0 }).max(by: { $0.priority < $1.priority }) {
             cols.removeAll { $0 == drop }
         }
         let gap = need(cols, gap: 2) <= width ? 2 : 1
         var slack = max(0, width - need(cols, gap: gap))
-        var widths = Dictionary(uniqueKeysWithValues: cols.map { ($0, $0.width) })
-        let nameCap = max(MirrorColumn.name.width, min(nameMax, longestName ?? nameMax))
-        let nameExtra = cols.contains(.upstream) ? min(slack, nameCap - MirrorColumn.name.width) : slack
+        var widths = Dictionary(uniqueKeysWithValues: cols.map { ($0, w($0)) })
+        let nameCap = max(nameMin, min(nameMax, longestName ?? nameMax))
+        let nameExtra = cols.contains(.upstream) ? min(slack, nameCap - nameMin) : slack
         widths[.name, default: 0] += nameExtra
         slack -= nameExtra
         if cols.contains(.upstream) { widths[.upstream, default: 0] += slack }

@@ -79,11 +79,8 @@ public struct Renderer: Sendable {
         let accent = theme[.titleAccent].over(bar)
         c.fill(row: 0, col: 0, count: c.width, style: bar)
         let rows = state.allRows
-        let syncing = rows.filter { [.syncing, .fetchingLFS, .verifying].contains($0.status) }.count
-        let failed = rows.filter(\.failed).count
-        let stale = rows.filter { $0.stale && !$0.failed }.count
-        let paused = rows.filter { $0.status == .paused }.count
-        let pending = state.snapshot.mirrors.reduce(Int64(0)) { $0 + max(0, $1.state.lfsBytesTotal - $1.state.lfsBytesPresent) }
+        let (syncing, failed, stale, paused) = (state.counts.syncing, state.counts.failed, state.counts.stale, state.counts.paused)
+        let pending = state.counts.lfsPendingBytes
         let sep = " \(glyphs.separator) "
         let (engine, engineWarn) = engineText(state)
         // (text, priority: lower stays longer, highlighted)
