@@ -37,6 +37,8 @@ final class LFSTransferWorker {
     /// Verified copies of an object in other mirrors (looked up again after waiting for another worker).
     let holders: (LFSOID) -> [String]
     let curl = CurlHandle()
+    /// Where a download's bytes gather before each write (one per worker, reused).
+    private let writeBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
 
     init(home: Home, mirror: Mirror, options: LFSOptions, tracker: LFSProgressTracker, isCancelled: @escaping () -> Bool,
          refresh: @escaping (LFSPointer, CurlHandle) -> LFSBatchAnswer?, holders: @escaping (LFSOID) -> [String]) {
@@ -48,6 +50,8 @@ final class LFSTransferWorker {
         self.refresh = refresh
         self.holders = holders
     }
+
+    deinit { writeBuffer.deallocate() }
 
     private var finalPath: (LFSOID) -> String { { [home, mirror] in home.lfsObjectPath(mirror.name, $0) } }
 
@@ -266,9 +270,28 @@ final class LFSTransferWorker {
 
         var decided = false
         var writing = false
-        var written: Int64 = 0
+        var written: Int64 = 0      // bytes accepted after `offset` (flushed or buffered)
+        var flushed: Int64 = 0      // of those, written to the .part and hashed
+        var pending = 0             // bytes in `buffer`
         var abort: Abort?
         var errorBody = [UInt8]()
+        let buffer = writeBuffer
+        // Servers may send a body in tiny pieces (giftless: one chunk per "line" of binary data, ~256 bytes),
+        // so bytes are gathered and written, hashed and counted a megabyte at a time.
+        func flush() -> Bool {
+            guard pending > 0 else { return true }
+            let block = UnsafeRawBufferPointer(rebasing: buffer[0..<pending])
+            if let err = Self.pwriteAll(fd, block, at: offset + flushed) {
+                abort = .local(err == ENOSPC ? "the home's filesystem is full: free space and fetch again (the partial download is kept)"
+                                             : "cannot write \(partPath): \(String(cString: strerror(err)))")
+                return false
+            }
+            hasher.update(bufferPointer: block)
+            flushed += Int64(pending)
+            tracker.received(oid, total: offset + flushed, network: Int64(pending))
+            pending = 0
+            return true
+        }
         let callbacks = CurlHandle.Callbacks(isCancelled: isCancelled) { [tracker] cb, chunk in
             if !decided {
                 decided = true
@@ -304,17 +327,19 @@ final class LFSTransferWorker {
             }
             let n = Int64(chunk.count)
             guard offset + written + n <= size else { abort = .tooLong; return false }
-            if let err = Self.pwriteAll(fd, chunk, at: offset + written) {
-                abort = .local(err == ENOSPC ? "the home's filesystem is full: free space and fetch again (the partial download is kept)"
-                                             : "cannot write \(partPath): \(String(cString: strerror(err)))")
-                return false
+            var rest = chunk
+            while !rest.isEmpty {
+                let take = min(rest.count, buffer.count - pending)
+                UnsafeMutableRawBufferPointer(rebasing: buffer[pending..<(pending + take)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: rest[0..<take]))
+                pending += take
+                rest = UnsafeRawBufferPointer(rebasing: rest[take...])
+                if pending == buffer.count, !flush() { return false }
             }
-            hasher.update(bufferPointer: chunk)
             written += n
-            tracker.received(oid, total: offset + written, network: n)
             return true
         }
         let response = curl.perform(request, callbacks: callbacks)
+        if abort == nil, writing { _ = flush() } // what arrived is kept, also when the connection broke
         if offset > 0 && writing { resumed += offset }
 
         if let abort {
@@ -340,7 +365,7 @@ final class LFSTransferWorker {
         let serverSays = LFSBatchClient.serverMessage(errorBody, contentType: response.headers["content-type"]).map { " (\($0))" } ?? ""
         switch response.status {
         case 200, 206:
-            let total = offset + written
+            let total = offset + flushed
             guard total == size else {
                 return .retry("the body ended at \(total) of \(size) bytes", retryAfter: nil, refresh: false)
             }
