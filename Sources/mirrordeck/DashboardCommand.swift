@@ -30,6 +30,10 @@ struct DashboardCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Refuse before touching the home: without a terminal nothing should be created or changed.
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
+            throw CLIError(description: "the dashboard needs a terminal on stdin and stdout: run it in a terminal, or use 'mirrordeck list'")
+        }
         let (home, catalog) = try global.open()
         // Nothing may write to the terminal behind ncurses' back: logs go to a file or nowhere.
         let logPath = logFile

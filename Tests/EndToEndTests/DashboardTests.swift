@@ -22,6 +22,15 @@ struct DashboardTests {
         try Tmux([TestEnv.binary, "--home", env.home] + args, width: width, height: height, environment: environment)
     }
 
+    @Test("without a terminal it refuses with a one-line error, exit 2, and creates nothing")
+    func noTerminal() throws {
+        let env = try TestEnv("dash-notty")
+        let r = try env.md("dashboard")
+        #expect(r.status == 2)
+        #expect(r.stderr == "mirrordeck: error: the dashboard needs a terminal on stdin and stdout: run it in a terminal, or use 'mirrordeck list'\n")
+        #expect(!FileManager.default.fileExists(atPath: env.home))
+    }
+
     @Test("it opens on real mirrors, sorts, filters and opens the detail view")
     func browse() throws {
         let (env, _) = try homeWithMirrors("dash-browse")
