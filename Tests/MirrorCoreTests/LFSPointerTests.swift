@@ -15,6 +15,9 @@ struct LFSPointerTests {
         #expect(parse("version https://git-lfs.github.com/spec/v1\noid sha256:\(oid)\nsize 12345") == expected)
         #expect(parse("version https://hawser.github.com/spec/v1\noid sha256:\(oid)\nsize 12345\n") == expected)
         #expect(parse("version https://git-lfs.github.com/spec/v1\next-0-foo sha256:\(oid)\noid sha256:\(oid)\nsize 12345\n") == expected)
+        // The scan skips blobs below minBlobSize without reading them: nothing that short starts like a pointer.
+        #expect("version https://hawser.github.com/spec/v1".utf8.count == LFSPointer.minBlobSize)
+        #expect(parse("version https://hawser.github.com/spec/v1\noid sha256:\(oid)\nsize 0") == .pointer(LFSPointer(oid: LFSOID(oid)!, size: 0)))
     }
 
     @Test("ordinary files are not pointers, and blobs of 1024 bytes or more are never parsed")

@@ -40,6 +40,9 @@ public struct LFSPointer: Hashable, Sendable {
 
     /// Pointer files are smaller than this (git-lfs's own cut-off), so larger blobs are never read.
     public static let maxBlobSize = 1024
+    /// Blobs shorter than the shortest version line (`version https://hawser.github.com/spec/v1`) cannot
+    /// even be malformed pointers, so they are not read either.
+    public static let minBlobSize = 41
 
     static let versions = ["https://git-lfs.github.com/spec/v1", "https://hawser.github.com/spec/v1"]
 

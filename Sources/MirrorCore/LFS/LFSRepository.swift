@@ -82,16 +82,16 @@ final class LFSRepository {
         guard git_commit_tree(&tree, commit) == 0, let tree else { git_error_clear(); return nil }
         defer { git_tree_free(tree) }
         guard let entry = git_tree_entry_byname(tree, name), git_tree_entry_type(entry) == GIT_OBJECT_BLOB else { return nil }
-        return readBlob(git_tree_entry_id(entry), maxSize: maxSize)
+        return readBlob(git_tree_entry_id(entry), size: 0..<(maxSize + 1))
     }
 
-    /// Reads a blob when it is at most `maxSize` bytes (the size comes from the object header, so large
-    /// blobs are never inflated).
-    func readBlob(_ id: UnsafePointer<git_oid>, maxSize: Int) -> [UInt8]? {
+    /// Reads a blob when its size is in `size` (the size comes from the object header, so other blobs
+    /// are never inflated).
+    func readBlob(_ id: UnsafePointer<git_oid>, size: Range<Int>) -> [UInt8]? {
         var len = 0
         var type = GIT_OBJECT_INVALID
         guard git_odb_read_header(&len, &type, odb, id) == 0 else { git_error_clear(); return nil }
-        guard type == GIT_OBJECT_BLOB, len <= maxSize else { return nil }
+        guard type == GIT_OBJECT_BLOB, size.contains(len) else { return nil }
         var object: OpaquePointer?
         guard git_odb_read(&object, odb, id) == 0, let object else { git_error_clear(); return nil }
         defer { git_odb_object_free(object) }

@@ -142,7 +142,7 @@ final class PointerScanner {
     /// Reads a blob that is small enough to be a pointer and records what it is.
     private func check(_ id: UnsafePointer<git_oid>) {
         result.blobsChecked += 1
-        guard let bytes = repo.readBlob(id, maxSize: LFSPointer.maxBlobSize - 1), bytes.count > 8 else { return }
+        guard let bytes = repo.readBlob(id, size: LFSPointer.minBlobSize..<LFSPointer.maxBlobSize) else { return }
         switch LFSPointer.parse(bytes) {
         case let .pointer(pointer):
             if result.pointers[pointer.oid] == nil { result.pointers[pointer.oid] = pointer.size }
