@@ -188,7 +188,8 @@ struct DashboardTests {
         let (env, _) = try homeWithMirrors("dash-ascii")
         for (args, environment) in [([String](), ["LANG": "C", "LC_ALL": "C"]), (["--ascii"], ["LANG": "C.UTF-8"])] {
             let t = try dashboard(env, args, environment: environment)
-            let screen = try t.waitFor("alpha in ASCII") { $0.contains("alpha") && $0.contains("NAME^") }
+            // Wait for the whole frame (a capture can land while tmux is still taking in the first one).
+            let screen = try t.waitFor("a full frame in ASCII") { $0.contains("alpha") && $0.contains("NAME^") && $0.contains("q quit") }
             #expect(screen.unicodeScalars.allSatisfy { $0.value < 128 }, "non-ASCII on screen:\n\(screen)")
             #expect(screen.contains("- Jobs"))
             try t.send("q")

@@ -81,6 +81,8 @@ public final class CatalogLoader: @unchecked Sendable {
         var mirrors: [MirrorSummary] = []
         var events: [Event] = []
         var index: [Int64: Int] = [:]
+        var hadRunning = false
+        var lastLoad = Date.distantPast
         var lastPublish = Date.distantPast
         var detail: DetailData?
         while true {
@@ -97,7 +99,11 @@ public final class CatalogLoader: @unchecked Sendable {
 
             do {
                 let v = try watch.dataVersion()
-                guard force || detailChanged || v != version else { continue }
+                // While jobs run, look at least once a second even if data_version did not move: a
+                // finished job must never linger on screen.
+                let recheck = hadRunning && Date().timeIntervalSince(lastLoad) >= 1
+                guard force || detailChanged || recheck || v != version else { continue }
+                lastLoad = Date()
                 version = v
                 // At most 10 snapshots a second.
                 let since = Date().timeIntervalSince(lastPublish)
@@ -106,6 +112,7 @@ public final class CatalogLoader: @unchecked Sendable {
                 if let stamp, newStamp.jobStates != stamp.jobStates { onChange() }
                 let jobs = try catalog.activeJobs()
                 let running = jobs.filter { $0.job.state == .running }.map(\.job.mirrorId)
+                hadRunning = !running.isEmpty
                 let full = force || stamp == nil || newStamp != stamp
                 var mirrorsChanged = false
                 if full {
