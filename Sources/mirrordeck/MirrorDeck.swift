@@ -64,7 +64,10 @@ enum Main {
                     let parts = line.split(separator: "'")
                     return parts.count >= 2 ? String(parts[1]) : nil
                 } ?? "mirrordeck --help"
-            fail("\(first); see '\(helpCommand)'", code: Exit.badInput)
+            // The dashboard is the default subcommand: unknown words land there, but the root's help is the one to read.
+            let help = helpCommand == "mirrordeck dashboard --help" && !CommandLine.arguments.dropFirst().contains("dashboard")
+                ? "mirrordeck --help" : helpCommand
+            fail("\(first); see '\(help)'", code: Exit.badInput)
         }
     }
 
