@@ -186,6 +186,17 @@ struct AuditUnitTests {
         #expect(!FileManager.default.fileExists(atPath: qdir + "/b.note.pending"))
         #expect(!FileManager.default.fileExists(atPath: qdir + "/c.note.pending"))
         #expect(FileManager.default.fileExists(atPath: qdir + "/b"))
+
+        // A move within a tree never goes through a symlink, even one planted after the tree was read.
+        let tree = home.root + "/tree"
+        try FileManager.default.createDirectory(atPath: tree + "/ab", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: home.root + "/elsewhere/cd", withIntermediateDirectories: true)
+        try Data("outside".utf8).write(to: URL(fileURLWithPath: home.root + "/elsewhere/cd/x"))
+        #expect(symlink(home.root + "/elsewhere", tree + "/ab/link") == 0)
+        #expect(throws: AuditError.self) { try q.move(tree + "/ab/link/cd/x", to: "lfs/x", within: tree, facts: []) }
+        #expect(FileManager.default.fileExists(atPath: home.root + "/elsewhere/cd/x"), "nothing outside the tree moved")
+        try Data("inside".utf8).write(to: URL(fileURLWithPath: tree + "/ab/y"))
+        #expect(try q.move(tree + "/ab/y", to: "lfs/y", within: tree, facts: []).hasSuffix("/lfs/y"))
     }
 
     @Test("recovery after a git repair killed at each step leaves the mirror with a complete object store")

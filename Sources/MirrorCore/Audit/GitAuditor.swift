@@ -198,7 +198,7 @@ final class GitAuditor: @unchecked Sendable {
             for i in outcome.findings.indices where outcome.findings[i].verdict == .corruptObject && reported["\(looseIndex):\(outcome.findings[i].subject)"] == i {
                 let hex = outcome.findings[i].subject
                 let rel = "objects/" + hex.prefix(2) + "/" + hex.dropFirst(2)
-                if let moved = try? quarantine.move(repositoryPath + "/" + rel, to: "git/" + rel,
+                if let moved = try? quarantine.move(repositoryPath + "/" + rel, to: "git/" + rel, within: repositoryPath,
                                                     facts: [("verdict", "corrupt-object"), ("expected-id", hex), ("detail", outcome.findings[i].detail)]) {
                     outcome.findings[i].action = .quarantined
                     outcome.findings[i].quarantinePath = moved

@@ -267,7 +267,7 @@ final class LFSAuditor: @unchecked Sendable {
         var rowError = "audit #\(auditId): \(verdict.rawValue), moved to quarantine"
         do {
             let notes = [("verdict", verdict.rawValue), ("detail", detail)] + (facts.isEmpty ? [("expected-oid", oid.hex), ("expected-size", "\(size)")] : facts)
-            finding.quarantinePath = try quarantine.move(path, to: "lfs/" + oid.hex, facts: notes)
+            finding.quarantinePath = try quarantine.move(path, to: "lfs/" + oid.hex, within: home.mirrorPath(mirror.name), facts: notes)
             finding.action = .quarantined
             lock.lock()
             outcome.quarantined += 1
@@ -293,7 +293,7 @@ final class LFSAuditor: @unchecked Sendable {
             let other = Quarantine(home: home, mirror: name, auditId: auditId, actor: quarantine.actor, started: Date())
             let notes = [("verdict", verdict.rawValue), ("detail", detail),
                          ("reason", "a hard link of the \(verdict.rawValue) copy found in mirror \(mirror.name)")] + facts
-            guard let moved = try? other.move(path, to: "lfs/" + oid.hex, facts: notes) else { continue }
+            guard let moved = try? other.move(path, to: "lfs/" + oid.hex, within: home.mirrorPath(name), facts: notes) else { continue }
             try? catalog.markLFSObjectMissing(mirrorName: name, oid: oid.hex, verdict: verdict,
                                               error: "audit #\(auditId) of \(mirror.name): hard link of a \(verdict.rawValue) file, moved to quarantine")
             record(AuditFinding(area: .lfs, verdict: verdict, subject: oid.hex, size: nil,
@@ -305,7 +305,8 @@ final class LFSAuditor: @unchecked Sendable {
     /// Moves a stray entry to `quarantine/…/stray/<its path>`; nil when it could not be moved.
     private func moveStray(_ stray: LFSTree.Stray, reason: String) -> String? {
         let notes = [("verdict", stray.verdict.rawValue), ("detail", stray.detail), ("reason", reason)]
-        guard let moved = try? quarantine.move(home.mirrorPath(mirror.name) + "/" + stray.path, to: "stray/" + stray.path, facts: notes) else {
+        guard let moved = try? quarantine.move(home.mirrorPath(mirror.name) + "/" + stray.path, to: "stray/" + stray.path,
+                                               within: home.mirrorPath(mirror.name), facts: notes) else {
             return nil
         }
         lock.lock()

@@ -37,7 +37,18 @@ struct Quarantine: Sendable {
 
     /// Moves `source` (a file, symlink, special file or directory) to `<directory>/<relative>` with a note.
     /// `facts` are the note's lines after the standard ones. Returns the new path relative to the home.
-    func move(_ source: String, to relative: String, facts: [(String, String)], now: Date = Date()) throws -> String {
+    /// With `root` (a directory `source` is inside, such as the mirror), the way from `root` to `source` is
+    /// opened directory by directory without following a symlink, so a tree changed meanwhile cannot make
+    /// the move reach outside it.
+    func move(_ source: String, to relative: String, within root: String? = nil, facts: [(String, String)], now: Date = Date()) throws -> String {
+        var parent: (fd: Int32, name: String)?
+        if let root {
+            guard source.hasPrefix(root + "/"), let opened = SafeFS.openParent(root: root, relative: String(source.dropFirst(root.count + 1))) else {
+                throw AuditError.io(path: source, message: "cannot reach it without following a symlink: \(SafeFS.errorText); left in place")
+            }
+            parent = opened
+        }
+        defer { if let parent { close(parent.fd) } }
         let base = directory + "/" + relative
         try SafeFS.makeDirectories((base as NSString).deletingLastPathComponent)
         var attempt = 1
@@ -58,7 +69,8 @@ struct Quarantine: Sendable {
             lines += [("quarantined-at", TimeFormat.iso(now) ?? ""), ("audit", "#\(auditId)"), ("actor", actor)]
             let note = lines.map { "\($0.0): \($0.1)" }.joined(separator: "\n") + "\n"
             try SafeFS.writeDurably(note, to: target + Self.pendingSuffix)
-            guard SafeFS.moveNoReplace(source, target) else {
+            let moved = parent.map { SafeFS.moveNoReplace($0.fd, $0.name, target) } ?? SafeFS.moveNoReplace(source, target)
+            guard moved else {
                 let err = errno
                 unlink(target + Self.pendingSuffix)
                 if err == EEXIST { continue }

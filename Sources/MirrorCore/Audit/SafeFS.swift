@@ -80,21 +80,45 @@ enum SafeFS {
     /// Atomic with `renameat2(RENAME_NOREPLACE)`; where the file system lacks it, a non-directory is
     /// hard-linked then unlinked (a crash in between leaves both names on the same bytes, nothing lost).
     static func moveNoReplace(_ from: String, _ to: String) -> Bool {
+        moveNoReplace(AT_FDCWD, from, to)
+    }
+
+    /// The same, for `name` inside the open directory `dirfd` (so no symlink on the way can redirect it).
+    static func moveNoReplace(_ dirfd: Int32, _ name: String, _ to: String) -> Bool {
         if let rename2 = renameat2Function {
-            if rename2(AT_FDCWD, from, AT_FDCWD, to, renameNoReplace) == 0 { return true }
+            if rename2(dirfd, name, AT_FDCWD, to, renameNoReplace) == 0 { return true }
             if errno != EINVAL && errno != ENOSYS { return false }
         }
-        var st = stat()
-        guard lstat(from, &st) == 0 else { return false }
+        guard let st = lstatAt(dirfd, name) else { return false }
         if kind(st) == .directory {
-            if lstat(to, &st) == 0 {
+            var existing = stat()
+            if lstat(to, &existing) == 0 {
                 errno = EEXIST
                 return false
             }
-            return rename(from, to) == 0
+            return renameat(dirfd, name, AT_FDCWD, to) == 0
         }
-        guard linkat(AT_FDCWD, from, AT_FDCWD, to, 0) == 0 else { return false }
-        return unlink(from) == 0 || errno == ENOENT
+        guard linkat(dirfd, name, AT_FDCWD, to, 0) == 0 else { return false }
+        return unlinkat(dirfd, name, 0) == 0 || errno == ENOENT
+    }
+
+    /// Opens the directory holding `relative` below `root`, every step with `O_NOFOLLOW`; returns it
+    /// with the last component's name, or nil (errno set) when a step is not a real directory.
+    static func openParent(root: String, relative: String) -> (fd: Int32, name: String)? {
+        var parts = relative.split(separator: "/").map(String.init)
+        guard let name = parts.popLast(), !parts.contains(".."), name != "..", name != "." else {
+            errno = EINVAL
+            return nil
+        }
+        var fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        for part in parts {
+            let next = openDirectory(fd, part)
+            close(fd)
+            guard next >= 0 else { return nil }
+            fd = next
+        }
+        return (fd, name)
     }
 
     /// Swaps two paths atomically (`renameat2(RENAME_EXCHANGE)`); nil when the file system cannot.
