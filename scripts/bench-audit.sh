@@ -108,7 +108,7 @@ PY
     echo "$SPEC" >"$DATA/.spec"
 fi
 COUNT=$(find "$STORE" -type f | wc -l)
-BYTES=$(find "$STORE" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+BYTES=$(find "$STORE" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }')
 find "$STORE" -type f -print0 | sort -z >"$WORK/files0"
 
 rm -rf "$RUN"
