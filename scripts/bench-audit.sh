@@ -279,6 +279,12 @@ CPU=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 SHA_NI=$(grep -qw sha_ni /proc/cpuinfo && echo "SHA-NI available" || echo "no SHA-NI")
 MD_JSON=$RUN/warm-mdN-1.json
 GIT_OBJECTS=$(json_path "$MD_JSON" audit git objects_checked)
+BUSY_NOTE=""
+if awk -v l="${LOAD_START%% *}" -v n="$CORES" 'BEGIN { exit !(l > n / 2) }'; then
+    BUSY_NOTE="**The machine was busy** (load average $LOAD_START on $CORES cores, from other work): every side got a
+fraction of a core, so the wall-clock ratios say more about the scheduler than about the tools; the CPU-time
+rows are the steadier guide, and the all-cores row cannot show a speed-up when no core is free."
+fi
 SCALE_NOTE=""
 [ "$SIZE_MB" != 4096 ] && SCALE_NOTE=" (scaled down from the issue's 4 GiB with BENCH_AUDIT_MB=$SIZE_MB)"
 
@@ -296,6 +302,8 @@ the bytes in the large ones), referenced by one commit of pointer files. Every s
 the mirror's \`lfs/objects\` and the git-lfs clone's \`.git/lfs/objects\` are hard links to one store. Throughput
 is the data set's bytes ÷ wall-clock time of the whole command (process start, mirrordeck's pointer scan,
 its git audit of the $GIT_OBJECTS git objects and its catalog writes included).
+
+$BUSY_NOTE
 
 | cache | comparison | mirrordeck | other | ratio | target | result |
 | --- | --- | ---: | ---: | ---: | ---: | --- |
