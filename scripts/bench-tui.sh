@@ -89,6 +89,7 @@ rows = [
     ("RSS while idle (before any job)", f"{r.get('idle_rss_kib', 0) / 1024:.1f} MiB", "≤ 60 MB", r.get('idle_rss_kib', 0) * 1.024 / 1000 <= 60),
     ("bytes written per second while one progress bar moves", f"{r['progress_bytes_per_second']} B/s over {r['progress_seconds']} s", "(reported)", True),
 ]
+farewell = re.sub(r"\x1b(\[[?0-9;]*[A-Za-z]|[=>])", "", r.get("farewell", "")).strip()
 jobs_start = ", ".join(f"{n} {k}" for k, n in r.get("jobs_running_at_start", [])) or "none"
 jobs_end = ", ".join(f"{n} {k}" for k, n in r.get("jobs_running_at_end", [])) or "none"
 lines = [
@@ -125,7 +126,11 @@ lines += [
     "write to the last byte of the resulting screen update. Jobs running when the keys started: "
     f"{jobs_start}; when they ended: {jobs_end}. Updates the live progress causes can land in the same window and count.",
     f"- **Quit**: `q` with those jobs running took {r['quit_seconds']} s; {r['jobs_requeued']} job(s) were back in the queue "
-    f"afterwards; the dashboard said: “{r.get('farewell', '')}”.",
+    f"afterwards; the dashboard said: “{farewell}”",
+    "- **RSS**: about 44 MiB of it is the mapped code of the binary (which also carries the daemon's HTTP stack) and of "
+    "the Swift runtime, Foundation and ICU, as a dashboard on a 13-mirror home shows; the rest is the 10,000 mirrors "
+    "(held as rows and as the sorted view), SQLite's page caches, and, at the peak, the embedded engine's fetches "
+    "(libgit2 builds packs in memory for `file://` upstreams).",
     "<!-- bench:tui:end -->",
 ]
 section = "\n".join(lines)
