@@ -34,7 +34,7 @@ final class LFSTransferWorker {
     let isCancelled: () -> Bool
     /// Asks the batch API again for one object (an action expired or was refused), on this worker's handle.
     let refresh: (LFSPointer, CurlHandle) -> LFSBatchAnswer?
-    /// Verified copies of an object in other mirrors (looked up again after waiting for another worker).
+    /// Other mirrors that point at an object (after waiting for another worker, its verified copy may be there).
     let holders: (LFSOID) -> [String]
     let curl = CurlHandle()
     /// Where a download's bytes gather before each write (one per worker, reused).
