@@ -119,6 +119,12 @@ private struct AuditFixture {
         }
         return out
     }
+
+    /// Which content hashes gained or lost copies between two `contents()` counts, for a failure message.
+    static func difference(_ before: [String: Int], _ after: [String: Int]) -> String {
+        let keys = Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }.sorted()
+        return keys.map { "\($0.prefix(12)): \(before[$0] ?? 0) → \(after[$0] ?? 0)" }.joined(separator: ", ")
+    }
 }
 
 private func findings(_ report: [String: Any]) -> [[String: Any]] { report["findings"] as? [[String: Any]] ?? [] }
@@ -327,7 +333,8 @@ struct AuditTests {
             var out: [String: Int] = [:]
             for root in [mirror + "/lfs/objects", env.home + "/quarantine"] {
                 guard let walker = FileManager.default.enumerator(atPath: root) else { continue }
-                for case let rel as String in walker where !rel.hasSuffix(".note") && !rel.hasSuffix(".pending") {
+                // Notes, pending notes and a pending note killed while being written are not content.
+                for case let rel as String in walker where !rel.hasSuffix(".note") && !rel.contains(".note.pending") {
                     var isDir: ObjCBool = false
                     if FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir), !isDir.boolValue {
                         out[try LFSUpstream.sha256(file: root + "/" + rel), default: 0] += 1
@@ -348,7 +355,8 @@ struct AuditTests {
         }
         first.kill(SIGKILL, group: true)
         #expect(first.wait().status == 128 + SIGKILL, "killed, not finished")
-        #expect(try contents() == original, "nothing lost: every file is in the mirror or in quarantine")
+        let afterKill = try contents()
+        #expect(afterKill == original, "nothing lost: every file is in the mirror or in quarantine: \(AuditFixture.difference(original, afterKill))")
         #expect(try env.sql("SELECT result FROM audit_run") == [["running"]])
 
         let second = try env.md("verify", "big", "--json")
@@ -361,12 +369,13 @@ struct AuditTests {
         for oid in bad { #expect(verdicts[oid] == "corrupt" || verdicts[oid] == "missing", "\(oid): \(verdicts[oid] ?? "none")") }
         #expect(Set(verdicts.keys) == bad, "only the corrupt objects are findings: \(verdicts)")
         #expect(try env.sql("SELECT result FROM audit_run ORDER BY id") == [["interrupted"], ["problems"]])
-        #expect(try contents() == original, "still nothing lost")
+        let afterSecond = try contents()
+        #expect(afterSecond == original, "still nothing lost: \(AuditFixture.difference(original, afterSecond))")
         var pending: [String] = []
         var quarantined: [String: Int] = [:]
         if let walker = FileManager.default.enumerator(atPath: env.home + "/quarantine") {
             for case let rel as String in walker {
-                if rel.hasSuffix(".pending") { pending.append(rel) }
+                if rel.contains(".note.pending") { pending.append(rel) }
                 if let oid = bad.first(where: { rel.hasSuffix("/" + $0) }) { quarantined[oid, default: 0] += 1 }
             }
         }

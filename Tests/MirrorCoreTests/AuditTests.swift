@@ -181,7 +181,10 @@ struct AuditUnitTests {
         #expect(rename(home.root + "/src/b", qdir + "/b") == 0)
         try "pending".write(toFile: qdir + "/b.note.pending", atomically: true, encoding: .utf8)
         try "pending".write(toFile: qdir + "/c.note.pending", atomically: true, encoding: .utf8)
-        #expect(Quarantine.recover(home: home, mirror: "owner/repo") == 2)
+        // And one killed while its pending note was being written (the temporary is all there is).
+        try "pend".write(toFile: qdir + "/d.note.pending.tmp-4242", atomically: false, encoding: .utf8)
+        #expect(Quarantine.recover(home: home, mirror: "owner/repo") == 3)
+        #expect(!FileManager.default.fileExists(atPath: qdir + "/d.note.pending.tmp-4242"))
         #expect(FileManager.default.fileExists(atPath: qdir + "/b.note"))
         #expect(!FileManager.default.fileExists(atPath: qdir + "/b.note.pending"))
         #expect(!FileManager.default.fileExists(atPath: qdir + "/c.note.pending"))

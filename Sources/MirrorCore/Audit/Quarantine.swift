@@ -6,8 +6,8 @@ import Foundation
 /// A move is crash-safe: the note is first written durably as `<item>.note.pending`, then the item is
 /// renamed (atomically, within the home's file system, never replacing anything), then the note is renamed
 /// to `<item>.note`. `recover` finishes or undoes what a killed audit left: a pending note whose item
-/// arrived becomes the note; a pending note whose item never moved is dropped (the item is still in place,
-/// and the next audit checks it again).
+/// arrived becomes the note; a pending note whose item never moved, or one killed while being written
+/// (`<item>.note.pending.tmp-<pid>`), is dropped (the item is still in place, and the next audit checks it again).
 struct Quarantine: Sendable {
     let home: Home
     let mirror: String
@@ -93,7 +93,15 @@ struct Quarantine: Sendable {
         for day in SafeFS.directoryEntries(root) {
             let dir = root + "/" + day + "/" + directoryName(mirror)
             SafeFS.walk(dir) { path, kind in
-                guard kind == .regular, path.hasSuffix(pendingSuffix) else { return }
+                guard kind == .regular else { return }
+                // A pending note is written as `<item>.note.pending.tmp-<pid>` and renamed: a kill before the
+                // rename leaves that temporary behind, and the item was never moved.
+                if let range = path.range(of: pendingSuffix + ".tmp-", options: .backwards),
+                   path[range.upperBound...].allSatisfy(\.isNumber) {
+                    if unlink(path) == 0 { fixed += 1 }
+                    return
+                }
+                guard path.hasSuffix(pendingSuffix) else { return }
                 let item = String(path.dropLast(pendingSuffix.count))
                 var st = stat()
                 if lstat(item, &st) == 0 {
