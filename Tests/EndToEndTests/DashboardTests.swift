@@ -91,8 +91,10 @@ struct DashboardTests {
             return sawSyncing && job.contains("#") && job.contains("░") && (job.contains("KiB") || job.contains("MiB"))
         }
         #expect(sawSyncing, "the row never showed syncing; rows seen: \(rowsSeen)")
-        let done = try t.waitFor("synced", timeout: 30) { t.line(containing: " big ", in: $0).contains(" ok ") }
-        #expect(done.contains("no jobs queued or running"))
+        // The run is recorded (row ok, event) a moment before the job row ends: wait for both.
+        try t.waitFor("synced, and the job gone from the jobs panel", timeout: 30) {
+            t.line(containing: " big ", in: $0).contains(" ok ") && $0.contains("no jobs queued or running")
+        }
         #expect(try env.sql("SELECT actor, trigger, state FROM job ORDER BY id DESC LIMIT 1").first?[1...] == ["manual", "succeeded"])
         try t.send("q")
     }

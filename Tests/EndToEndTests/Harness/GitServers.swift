@@ -49,6 +49,7 @@ struct HTTPGitServer {
         env.own(fcgi)
         try eventually(timeout: 10, "fcgiwrap socket") { FileManager.default.fileExists(atPath: socket) }
 
+        // nginx's limit_rate does not apply to unbuffered FastCGI responses: /slow keeps buffering on.
         func gitLocation(_ prefix: String, extra: String) -> String {
             """
                     location ~ ^/\(prefix)(/.*)$ {
@@ -60,7 +61,7 @@ struct HTTPGitServer {
                         fastcgi_param GIT_HTTP_EXPORT_ALL "";
                         fastcgi_param PATH_INFO $1;
                         fastcgi_param REMOTE_USER $remote_user;
-                        fastcgi_buffering off;
+                        \(prefix == "slow" ? "" : "fastcgi_buffering off;")
                     }
             """
         }
