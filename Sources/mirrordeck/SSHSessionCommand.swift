@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MirrorCore
+import MirrorTUI
 
 /// What sshd runs for every granted key (the forced command). The client cannot choose its identity:
 /// the user comes from the authorized_keys line, the address from SSH_CONNECTION.
@@ -27,7 +29,7 @@ struct SSHSessionCommand: ParsableCommand {
 
         guard let original = env["SSH_ORIGINAL_COMMAND"] else {
             if TTY.stdin && TTY.stdout {
-                try SessionDashboard.open(home: home, role: role)
+                try SessionDashboard.open(home: home, catalog: catalog, role: role, actor: actor)
                 return
             }
             throw CLIError(description: "no command given: run 'ssh HOST help' for the commands, or 'ssh -t HOST' for the dashboard")
@@ -119,9 +121,23 @@ struct EngineCommand: ParsableCommand {
     }
 }
 
-/// The dashboard for an interactive SSH session, with the session's role enforced.
+/// The dashboard for an interactive SSH session: the session's role decides every action (checked where
+/// the action happens, not by hiding keys), the header says who you are, and work runs in the daemon or in
+/// a detached engine, so it outlives the connection.
 enum SessionDashboard {
-    static func open(home: Home, role: Role) throws {
-        throw CLIError(description: "the dashboard is not available in this build; use commands: ssh HOST help")
+    static func open(home: Home, catalog: Catalog, role: Role, actor: Actor) throws {
+        // Nothing may write to the terminal behind ncurses' back.
+        LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+        var options = DashboardOptions(home: home, catalog: catalog)
+        options.actor = actor
+        options.trigger = .ssh
+        options.policy = RolePolicy(role: role)
+        options.identity = "\(actor.user) (\(role.rawValue)) from \(actor.source)"
+        options.engine = .detached(ensure: { try? DetachedEngine.ensure(home: home, catalog: catalog) })
+        do {
+            if let farewell = try Dashboard.run(options) { print(farewell) }
+        } catch let error as TerminalError {
+            throw CLIError(description: error.description)
+        }
     }
 }

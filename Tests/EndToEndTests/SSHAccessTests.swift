@@ -138,4 +138,71 @@ struct SSHAccessTests {
         }
         #expect(try w.env.sql("SELECT trigger FROM sync_run ORDER BY id DESC LIMIT 1") == [["ssh"]])
     }
+
+    @Test("ssh -tt lands in the dashboard with the role enforced; the operator's sync is seen live elsewhere and outlives the connection")
+    func interactiveDashboard() throws {
+        let env = try TestEnv("ssh-dash")
+        let sshd = try SSHD.start(env: env)
+        let server = try HTTPGitServer.start(env: env, root: env.path("served"), slowRate: "512k")
+        let upstream = try Upstream(env: env, servedRoot: server.root, name: "big")
+        try env.md("add", "big", server.url("big", path: "slow"), "--interval", "1d")
+        #expect(try env.md("sync", "big").status == 0)
+        var keys: [String: String] = [:]
+        for (user, role) in [("alice", "viewer"), ("bob", "operator")] {
+            keys[user] = try sshd.makeKey(user)
+            let r = try env.md("access", "grant", user, "--role", role, "--key", keys[user]! + ".pub", "--authorized-keys", sshd.authorizedKeys)
+            #expect(r.status == 0, "\(r)")
+        }
+        func session(_ user: String) throws -> Tmux {
+            try Tmux(["/usr/bin/ssh"] + sshd.sshArgs(key: keys[user]!, tty: true), width: 140, height: 32)
+        }
+
+        // The viewer lands in the dashboard, sees who they are, and `s` is refused with the role it needs.
+        let viewer = try session("alice")
+        try viewer.waitFor("the viewer's dashboard", timeout: 20) { $0.contains("alice (viewer) from 127.0.0.1") && $0.contains(" big ") }
+        let jobsBefore = try env.sql("SELECT count(*) FROM job")
+        try viewer.send("s")
+        try viewer.waitFor("sync needs the operator role (you are viewer)")
+        #expect(try env.sql("SELECT count(*) FROM job") == jobsBefore, "nothing was queued")
+
+        // Something to fetch, slowly (5 MB at 512 KB/s), so the connection can drop mid-sync.
+        FileManager.default.createFile(atPath: upstream.work + "/blob.bin", contents: Data((0..<(5 << 20)).map { _ in UInt8.random(in: 0...255) }))
+        try Shell.git(["add", "blob.bin"], cwd: upstream.work)
+        try Shell.git(["commit", "-q", "-m", "blob"], cwd: upstream.work)
+        try upstream.push(["main"])
+
+        // The operator's `s` queues a sync that a detached engine runs; the event names bob and his address.
+        var op: Tmux? = try session("bob")
+        try op!.waitFor("the operator's dashboard", timeout: 20) { $0.contains("bob (operator) from 127.0.0.1") && $0.contains(" big ") }
+        try op!.send("s")
+        try op!.waitFor("queued sync of big")
+        #expect(try env.sql("SELECT actor, source FROM event WHERE action = 'enqueue' ORDER BY id DESC LIMIT 1") == [["bob", "127.0.0.1"]])
+        #expect(try env.sql("SELECT trigger, actor FROM job ORDER BY id DESC LIMIT 1") == [["ssh", "bob@127.0.0.1"]])
+        // The viewer's open session shows the event as it happens.
+        try viewer.waitFor("bob's event in the viewer's session") { screen in
+            screen.split(separator: "\n").contains { $0.contains("bob@127.0.0.1") && $0.contains("queued sync job") }
+        }
+
+        // Drop the operator's connection while the fetch runs: the sync goes on and finishes.
+        var last: [[String]] = []
+        do {
+            try eventually(timeout: 20, "the sync is fetching") {
+                last = try env.sql("SELECT state, bytes_done, engine_id FROM job ORDER BY id DESC LIMIT 1")
+                return last.first?[0] == "running" && Int(last.first?[1] ?? "") ?? 0 > 0
+            }
+        } catch {
+            Issue.record("the sync never fetched: job \(last); runs \(try env.sql("SELECT trigger, result, bytes_received, duration_ms, error FROM sync_run"))")
+            throw error
+        }
+        op = nil  // kills its tmux server: ssh gets SIGHUP, sshd closes the session
+        try eventually(timeout: 40, "the sync finishes without the connection") { try env.sql("SELECT state FROM job ORDER BY id DESC LIMIT 1") == [["succeeded"]] }
+        #expect(try Upstream.refs(of: env.mirrorPath("big")) == (try Upstream.refs(of: upstream.bare)))
+
+        // A new session shows it done; so does the viewer's, which stayed open.
+        let again = try session("bob")
+        try again.waitFor("the new session shows big synced", timeout: 20) { again.line(containing: " big ", in: $0).contains(" ok ") }
+        try viewer.waitFor("the viewer sees it done") { viewer.line(containing: " big ", in: $0).contains(" ok ") }
+        try again.send("q")
+        try eventually(timeout: 10, "the session ends on q") { again.exited }
+    }
 }

@@ -34,7 +34,8 @@ public struct SSHCommand: Sendable, Equatable {
         "events": Spec(permission: .view, flags: ["--json"], valueFlags: ["--since", "--mirror", "--limit"], cli: "events"),
         "log": Spec(permission: .view, flags: ["--json"], minArgs: 1, maxArgs: 1, cli: "log"),
         "sync": Spec(permission: .sync, flags: ["--all", "--stale", "--json", "--wait"], maxArgs: 64, cli: "sync"),
-        "verify": Spec(permission: .verify, flags: ["--all", "--json", "--repair", "--wait"], maxArgs: 64, cli: "verify"),
+        "verify": Spec(permission: .verify, flags: ["--all", "--json", "--repair", "--wait"],
+                       valueFlags: ["--threads", "--max-rate", "--since"], maxArgs: 64, cli: "verify"),
         "pause": Spec(permission: .pause, valueFlags: ["--reason"], minArgs: 1, maxArgs: 1, cli: "pause"),
         "resume": Spec(permission: .resume, minArgs: 1, maxArgs: 1, cli: "resume"),
         "cancel": Spec(permission: .cancel, minArgs: 1, maxArgs: 1, cli: "cancel"),
@@ -108,7 +109,8 @@ public struct SSHCommand: Sendable, Equatable {
       events [--since 1h] [--mirror NAME] [--limit N] [--json]
       log NAME [--json]                        a mirror's runs and events
       sync NAME...|--all|--stale [--wait]      operator: queue syncs (--wait follows them)
-      verify NAME...|--all [--repair] [--wait] operator: queue audits
+      verify NAME...|--all [--repair] [--threads N] [--max-rate 200MB/s] [--since 7d] [--wait]
+                                               operator: queue audits
       pause NAME [--reason WORD]               operator
       resume NAME                              operator
       cancel JOB|NAME                          operator

@@ -65,7 +65,35 @@ public struct FullAccess: ActionPolicy {
 public struct ReadOnlyPolicy: ActionPolicy {
     public var reason: String
     public init(reason: String = "read-only: started with --read-only") { self.reason = reason }
-    public func decide(_ kind: ActionKind, actor: Actor) -> PolicyDecision { .deny(reason) }
+    public func decide(_ kind: ActionKind, actor: Actor) -> PolicyDecision { .deny("\(reason) (\(kind.verb) is disabled)") }
+}
+
+/// What a role may do (an SSH session's dashboard): viewers watch; operators also sync, verify, pause,
+/// resume and cancel; admins also add and delete mirrors. The same rule as the SSH commands, with the
+/// same wording when refused.
+public struct RolePolicy: ActionPolicy {
+    public let role: Role
+    public init(role: Role) { self.role = role }
+
+    public static func permission(_ kind: ActionKind) -> Permission {
+        switch kind {
+        case .sync: return .sync
+        case .verify: return .verify
+        case .pause: return .pause
+        case .resume: return .resume
+        case .cancel: return .cancel
+        case .add: return .add
+        case .remove: return .remove
+        }
+    }
+
+    public func decide(_ kind: ActionKind, actor: Actor) -> PolicyDecision {
+        let permission = Self.permission(kind)
+        guard role.allows(permission) else {
+            return .deny("permission denied: \(kind.verb) needs the \(permission.requiredRole.rawValue) role (you are \(role.rawValue))")
+        }
+        return .allow
+    }
 }
 
 /// The result of an action, for the message line.
@@ -86,14 +114,17 @@ public final class ActionDispatcher: @unchecked Sendable {
     public let catalog: Catalog
     public let actor: Actor
     public let policy: ActionPolicy
-    /// Called after jobs are queued (wakes an embedded engine).
+    /// What queued jobs say started them: `manual` at the machine, `ssh` in an SSH session.
+    public let trigger: Trigger
+    /// Called after jobs are queued (wakes an embedded engine, or starts a detached one).
     public var onEnqueue: @Sendable () -> Void = {}
 
-    public init(home: Home, catalog: Catalog, actor: Actor, policy: ActionPolicy) {
+    public init(home: Home, catalog: Catalog, actor: Actor, policy: ActionPolicy, trigger: Trigger = .manual) {
         self.home = home
         self.catalog = catalog
         self.actor = actor
         self.policy = policy
+        self.trigger = trigger
     }
 
     /// Performs `action`; errors come back as an outcome, phrased for the operator.
@@ -114,7 +145,7 @@ public final class ActionDispatcher: @unchecked Sendable {
             let kind: JobKind = action.kind == .sync ? .sync : .verify
             guard !names.isEmpty else { return ActionOutcome("nothing to \(kind.rawValue)") }
             let mirrors = try names.map { try catalog.mirror(named: $0) }
-            let jobs = try catalog.enqueue(mirrors, kind: kind, trigger: .manual, actor: actor)
+            let jobs = try catalog.enqueue(mirrors, kind: kind, trigger: trigger, actor: actor)
             onEnqueue()
             if jobs.count == 1, let job = jobs.first {
                 return ActionOutcome("queued \(kind.rawValue) of \(names[0]) (job #\(job.id ?? 0))")

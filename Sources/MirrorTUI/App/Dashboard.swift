@@ -17,7 +17,22 @@ public struct DashboardOptions: Sendable {
     /// Installs extra job runners (LFS, verify) on every engine the dashboard starts.
     public var engineSetup: @Sendable (Engine) -> Void = { _ in }
     public var actor: Actor = .local
+    /// What queued jobs say started them (`ssh` in an SSH session).
+    public var trigger: Trigger = .manual
+    /// Who may do what; nil: everything, or nothing with `readOnly`.
+    public var policy: ActionPolicy?
+    /// Shown in the header when set (an SSH session's user, role and address).
+    public var identity: String?
+    /// Where queued work runs. `.embedded`: this process runs the engine while no other is alive (and its
+    /// running jobs go back to the queue on quit). `.detached(ensure)`: no engine in this process; `ensure`
+    /// is called after every enqueue to start one that outlives the dashboard (SSH sessions).
+    public var engine: EngineMode = .embedded
     public var environment = ProcessInfo.processInfo.environment
+
+    public enum EngineMode: Sendable {
+        case embedded
+        case detached(ensure: @Sendable () -> Void)
+    }
 
     public init(home: Home, catalog: Catalog) {
         self.home = home
@@ -55,11 +70,21 @@ public enum Dashboard {
         let wake: @Sendable () -> Void = { var b: UInt8 = 1; _ = write(writeFD, &b, 1) }
 
         let loader = try CatalogLoader(home: options.home, catalog: options.catalog, wake: wake)
-        let keeper: EngineKeeper? = options.readOnly ? nil
-            : EngineKeeper(home: options.home, catalog: options.catalog, config: options.engineConfig, setup: options.engineSetup)
-        let policy: ActionPolicy = options.readOnly ? ReadOnlyPolicy() : FullAccess()
-        let dispatcher = ActionDispatcher(home: options.home, catalog: options.catalog, actor: options.actor, policy: policy)
-        dispatcher.onEnqueue = { keeper?.poke(); loader.poke() }
+        let keeper: EngineKeeper?
+        let ensureEngine: @Sendable () -> Void
+        switch options.engine {
+        case .embedded:
+            keeper = options.readOnly ? nil
+                : EngineKeeper(home: options.home, catalog: options.catalog, config: options.engineConfig, setup: options.engineSetup)
+            ensureEngine = {}
+        case let .detached(ensure):
+            keeper = nil
+            ensureEngine = ensure
+        }
+        let policy: ActionPolicy = options.readOnly ? ReadOnlyPolicy() : options.policy ?? FullAccess()
+        let dispatcher = ActionDispatcher(home: options.home, catalog: options.catalog, actor: options.actor,
+                                          policy: policy, trigger: options.trigger)
+        dispatcher.onEnqueue = { keeper?.poke(); ensureEngine(); loader.poke() }
         loader.onChange = { keeper?.poke() }
 
         let terminal = try Terminal(forcedMode: options.colorMode, mouse: options.mouse, environment: options.environment)
@@ -69,6 +94,7 @@ public enum Dashboard {
         let size = terminal.size
         var state = DashboardState(width: size.width, height: size.height, policy: policy, actor: options.actor)
         state.homePath = options.home.root
+        state.identity = options.identity
         state.themeName = theme.name
         state.message = startupMessage
 

@@ -49,6 +49,9 @@ public struct DashboardState: Sendable {
     /// This process's engine id, when it runs the embedded engine.
     public var ownEngineId: String?
     public var host = EngineLease.hostName
+    /// Who this dashboard acts as, when it is not simply the local user (an SSH session: "alice (operator)
+    /// from 10.0.0.5"); the header always shows it.
+    public var identity: String?
     public var homePath = ""
     /// The mirror the detail view shows.
     public private(set) var detailName: String?
@@ -222,7 +225,7 @@ public struct DashboardState: Sendable {
     /// Whether the policy allows `kind`; when not, the message line says why.
     mutating func allowed(_ kind: ActionKind) -> Bool {
         if case let .deny(reason) = policy.decide(kind, actor: actor) {
-            message = Message(text: "\(reason) (\(kind.verb) is disabled)", isError: true)
+            message = Message(text: reason, isError: true)
             return false
         }
         return true

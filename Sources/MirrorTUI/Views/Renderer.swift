@@ -86,6 +86,9 @@ public struct Renderer: Sendable {
         // (text, priority: lower stays longer, highlighted)
         var parts: [(String, Int, Bool)] = [
             ("\(Format.count(rows.count)) mirrors", 0, false),
+        ]
+        if let identity = state.identity { parts.insert((clean(identity), 0, true), at: 0) }
+        parts += [
             (engine, 1, engineWarn),
             ("\(failed) failed", 1, failed > 0),
             ("\(syncing) syncing", 2, false),
@@ -209,7 +212,7 @@ public struct Renderer: Sendable {
         drawPanelTitle(&c, row: titleRow, "Jobs", right: jobs.isEmpty ? "" : "\(running) running \(glyphs.separator) \(queued) queued")
         if jobs.isEmpty {
             let (engine, none) = engineText(state)
-            let text = none && !state.isAllowed(.sync) ? "no jobs; no engine runs (read-only dashboards do not start one)" : "no jobs queued or running (\(engine))"
+            let text = none && !state.isAllowed(.sync) ? "no jobs; no engine runs (this dashboard only watches)" : "no jobs queued or running (\(engine))"
             c.put(DisplayWidth.truncate(text, to: c.width - 2), row: layout.jobsTop, col: 2, style: style(.muted))
             return
         }
@@ -291,12 +294,14 @@ public struct Renderer: Sendable {
         if events.isEmpty {
             c.put("no events yet", row: layout.eventsTop, col: 2, style: style(.muted))
         }
+        func who(_ e: Event) -> String { clean(e.source == "local" ? e.actor : "\(e.actor)@\(e.source)") }
+        // Wide enough for the visible actors with their addresses (bob@192.168.10.20), within reason.
+        let whoWidth = min(max(12, events.map { DisplayWidth.of(who($0)) }.max() ?? 0), max(12, c.width / 4))
         for (i, e) in events.enumerated() {
             let y = layout.eventsTop + i
             let isError = e.message.contains("failed") || e.message.hasPrefix("rejected") || e.action == "error"
             var x = c.put(" " + Format.moment(e.at, now: state.now, calendar: calendar) + " ", row: y, col: 0, style: style(.eventTime))
-            let who = e.source == "local" ? e.actor : "\(e.actor)@\(e.source)"
-            x = c.put(DisplayWidth.fit(clean(who), 12, ellipsis: glyphs.ellipsis) + " ", row: y, col: x, style: style(.muted))
+            x = c.put(DisplayWidth.fit(who(e), whoWidth, ellipsis: glyphs.ellipsis) + " ", row: y, col: x, style: style(.muted))
             x = c.put(DisplayWidth.fit(e.action, 8) + " ", row: y, col: x, style: style(.base))
             if let m = e.mirror {
                 x = c.put(DisplayWidth.truncate(clean(m), to: 24, ellipsis: glyphs.ellipsis) + " ", row: y, col: x, style: style(.base))
