@@ -20,6 +20,30 @@ struct MirrorDeck: AsyncParsableCommand {
     )
 }
 
+extension MirrorDeck {
+    /// `mirrordeck --home DIR list` means `mirrordeck list --home DIR`: a leading `--home` (the one option
+    /// every subcommand shares) moves behind the subcommand, and behind a nested one (`access grant`).
+    static func homeAfterSubcommand(_ args: [String]) -> [String] {
+        var rest = args
+        var home: [String] = []
+        if rest.first == "--home", rest.count >= 2 {
+            home = Array(rest.prefix(2))
+            rest.removeFirst(2)
+        } else if let first = rest.first, first.hasPrefix("--home=") {
+            home = [first]
+            rest.removeFirst()
+        }
+        guard !home.isEmpty else { return args }
+        var path = 0
+        var commands = configuration.subcommands
+        while path < rest.count, let sub = commands.first(where: { $0._commandName == rest[path] }) {
+            path += 1
+            commands = sub.configuration.subcommands
+        }
+        return Array(rest.prefix(path)) + home + Array(rest.dropFirst(path))
+    }
+}
+
 /// Exit statuses shared by every subcommand.
 enum Exit {
     static let syncFailed = ExitCode(1)
@@ -31,7 +55,7 @@ enum Main {
     static func main() async {
         signal(SIGPIPE, SIG_IGN)
         do {
-            var command = try MirrorDeck.parseAsRoot()
+            var command = try MirrorDeck.parseAsRoot(MirrorDeck.homeAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {

@@ -104,6 +104,19 @@ struct BadInputTests {
         #expect(r3.stderr.split(separator: "\n").count == 1)
     }
 
+    @Test("--home may come before the subcommand, also a nested one")
+    func homeBeforeSubcommand() throws {
+        let env = try TestEnv("home-first")
+        #expect(try Shell.run(TestEnv.binary, ["--home", env.home, "add", "tool", "git://example.org/tool.git"]).status == 0)
+        let list = try Shell.run(TestEnv.binary, ["--home=\(env.home)", "list", "--json"])
+        #expect(list.status == 0 && list.stdout.contains("\"tool\""), "\(list)")
+        let status = try Shell.run(TestEnv.binary, ["--home", env.home, "lfs", "status", "tool"])
+        #expect(status.status == 0, "\(status)")
+        let bogus = try Shell.run(TestEnv.binary, ["--home", env.home, "frob"])
+        #expect(bogus.status == 2 && bogus.stderr.split(separator: "\n").count == 1, "\(bogus)")
+        #expect(try env.sql("SELECT name FROM mirror") == [["tool"]])
+    }
+
     @Test("import then export round-trips the mirror list")
     func importExportRoundTrip() throws {
         let env = try TestEnv("roundtrip")
