@@ -55,6 +55,30 @@ struct CatalogTests {
         #expect(try t.catalog.mirrors().count == 1)
     }
 
+    @Test("roles decide in the dispatcher: a viewer changes nothing, an operator syncs and pauses but cannot add or delete")
+    func rolePolicy() throws {
+        let t = try TempHome()
+        let remote = Actor(user: "bob", source: "10.0.0.7")
+        try t.catalog.addMirror(Mirror(name: "lib", upstream: "git://example.org/lib.git"), actor: actor)
+        let viewer = ActionDispatcher(home: t.home, catalog: t.catalog, actor: remote, policy: RolePolicy(role: .viewer), trigger: .ssh)
+        let refused = viewer.perform(.sync(["lib"]))
+        #expect(refused.isError && refused.text == "permission denied: sync needs the operator role (you are viewer)")
+        #expect(try t.catalog.activeJobs().isEmpty)
+
+        let op = ActionDispatcher(home: t.home, catalog: t.catalog, actor: remote, policy: RolePolicy(role: .operator), trigger: .ssh)
+        #expect(!op.perform(.sync(["lib"])).isError)
+        let job = try #require(try t.catalog.activeJobs().first?.job)
+        #expect(job.trigger == .ssh && job.actor == "bob@10.0.0.7")
+        #expect(!op.perform(.pause(["lib"])).isError)
+        let add = op.perform(.add(Mirror(name: "x", upstream: "git://e/x.git")))
+        #expect(add.isError && add.text == "permission denied: add mirrors needs the admin role (you are operator)")
+        #expect(op.perform(.remove("lib", deleteData: false)).text.contains("needs the admin role"))
+        #expect(try t.catalog.mirrors().map(\.name) == ["lib"])
+
+        let admin = ActionDispatcher(home: t.home, catalog: t.catalog, actor: remote, policy: RolePolicy(role: .admin), trigger: .ssh)
+        #expect(!admin.perform(.add(Mirror(name: "x", upstream: "git://e/x.git"))).isError)
+    }
+
     @Test("data_version moves when another connection commits, and not otherwise")
     func dataVersion() throws {
         let t = try TempHome()
