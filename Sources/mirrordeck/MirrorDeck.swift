@@ -11,7 +11,7 @@ struct MirrorDeck: AsyncParsableCommand {
         abstract: "Keep git and Git LFS mirrors in sync and watch them.",
         discussion: "Exit codes: 0 ok, 1 a sync failed, 2 bad usage or input. Home: --home > MIRRORDECK_HOME > $XDG_DATA_HOME/mirrordeck.",
         version: version,
-        subcommands: [DashboardCommand.self, AddCommand.self, RemoveCommand.self, ListCommand.self, ShowCommand.self,
+        subcommands: [DashboardCommand.self, AddCommand.self, EditCommand.self, RemoveCommand.self, ListCommand.self, ShowCommand.self,
                       SyncCommand.self, ImportCommand.self, ExportCommand.self,
                       JobsCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self,
                       LogCommand.self, EventsCommand.self, DaemonCommand.self,

@@ -104,6 +104,32 @@ struct BadInputTests {
         #expect(r3.stderr.split(separator: "\n").count == 1)
     }
 
+    @Test("edit changes only what is given; bad values and unknown mirrors change nothing")
+    func editMirror() throws {
+        let env = try TestEnv("edit")
+        #expect(try env.md("add", "tool", "git://example.org/tool.git", "--interval", "1d", "--lfs-url", "https://lfs.example.org/tool").status == 0)
+        let before = try env.sql("SELECT * FROM mirror")
+        for (args, message) in [(["--interval", "5s"], "interval"), (["--url", "https://u:pw@example.org/x.git"], "password"),
+                                (["--lfs", "sometimes"], "auto, on or off"), ([], "nothing to change")] {
+            let r = try env.mdArgs(["edit", "tool"] + args)
+            #expect(r.status == 2 && r.stderr.split(separator: "\n").count == 1 && r.stderr.contains(message), "\(args): \(r)")
+            #expect(!r.stderr.contains("pw@"), "no password in the error")
+        }
+        let unknown = try env.md("edit", "nosuch", "--interval", "1h")
+        #expect(unknown.status == 2 && unknown.stderr.contains("no mirror named"))
+        #expect(try env.sql("SELECT * FROM mirror") == before)
+
+        // A shorter interval takes effect now: the next run moves from a day away to 10 minutes after the last check.
+        try env.sqlWrite("UPDATE mirror_state SET last_check_at = datetime('now'), next_run_at = datetime('now', '+1 day')")
+        let r = try env.md("edit", "tool", "--interval", "10m", "--lfs", "off")
+        #expect(r.status == 0 && r.stdout.contains("changed tool"), "\(r)")
+        #expect(try env.sql("SELECT interval_seconds, lfs, lfs_url, prune FROM mirror") == [["600", "off", "https://lfs.example.org/tool", "1"]])
+        let minutes = try env.sql("SELECT CAST(round((julianday(next_run_at) - julianday('now')) * 1440) AS INTEGER) FROM mirror_state")
+        #expect(minutes == [["10"]], "next run in \(minutes) minutes")
+        #expect(try env.md("edit", "tool", "--interval", "10m").stdout.contains("unchanged"))
+        #expect(try env.sql("SELECT message FROM event WHERE action = 'edit'") == [["changed interval 10m, lfs off"]])
+    }
+
     @Test("--home may come before the subcommand, also a nested one")
     func homeBeforeSubcommand() throws {
         let env = try TestEnv("home-first")

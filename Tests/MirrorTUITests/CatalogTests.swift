@@ -75,8 +75,18 @@ struct CatalogTests {
         #expect(op.perform(.remove("lib", deleteData: false)).text.contains("needs the admin role"))
         #expect(try t.catalog.mirrors().map(\.name) == ["lib"])
 
+        var lib = try t.catalog.mirror(named: "lib")
+        lib.intervalSeconds = 600
+        #expect(op.perform(.edit(lib)).text.contains("needs the admin role"))
+        #expect(try t.catalog.mirror(named: "lib").intervalSeconds == Interval.defaultSeconds)
+
         let admin = ActionDispatcher(home: t.home, catalog: t.catalog, actor: remote, policy: RolePolicy(role: .admin), trigger: .ssh)
         #expect(!admin.perform(.add(Mirror(name: "x", upstream: "git://e/x.git"))).isError)
+        let saved = admin.perform(.edit(lib))
+        #expect(!saved.isError && saved.text.hasPrefix("saved lib"), "\(saved)")
+        #expect(try t.catalog.mirror(named: "lib").intervalSeconds == 600)
+        #expect(try t.catalog.events(limit: 1).first.map { [$0.action, $0.actor, $0.source, $0.message] } == ["edit", "bob", "10.0.0.7", "changed interval 10m"])
+        #expect(admin.perform(.edit(lib)).text == "lib unchanged")
     }
 
     @Test("data_version moves when another connection commits, and not otherwise")

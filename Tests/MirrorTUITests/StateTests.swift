@@ -147,6 +147,38 @@ struct StateTests {
         #expect(mirror.name == "team/new" && mirror.intervalSeconds == 1800 && mirror.lfs == .on)
     }
 
+    @Test("e opens the edit form filled in: the name is fixed, other settings survive, and only a valid form saves")
+    func editForm() throws {
+        var fleet = Fixture.fleet
+        fleet[0].mirror.lfsURL = "https://lfs.example.org/alpha"
+        fleet[0].mirror.prune = false
+        var st = Fixture.state(fleet)
+        _ = st.handle(.char("e"))
+        guard case let .add(form) = st.mode else { Issue.record("no form: \(st.mode)"); return }
+        #expect(form.isEditing && form.name.text == "alpha" && form.url.text == "https://example.org/alpha.git")
+        #expect(form.interval.text == "2h" && form.focus == .url)
+        #expect(form.error(.name) == nil, "its own name is not a duplicate")
+        _ = st.handle(.tab)
+        _ = st.handle(.tab)
+        _ = st.handle(.tab)
+        guard case let .add(wrapped) = st.mode else { return }
+        #expect(wrapped.focus == .url, "Tab skips the fixed name")
+        _ = st.handle(.tab)
+        _ = st.handle(.ctrl("u"))
+        _ = type("5s", into: &st)
+        #expect(st.handle(.enter).isEmpty, "an interval under 10s does not save")
+        _ = st.handle(.ctrl("u"))
+        _ = type("15m", into: &st)
+        let effects = st.handle(.enter)
+        guard case let .perform(.edit(mirror))? = effects.first else { Issue.record("not saved: \(st.mode)"); return }
+        #expect(mirror.name == "alpha" && mirror.id == 1 && mirror.intervalSeconds == 900)
+        #expect(mirror.lfsURL == "https://lfs.example.org/alpha" && mirror.prune == false, "settings the form does not show stay")
+
+        var viewer = Fixture.state(Fixture.fleet, policy: RolePolicy(role: .operator))
+        #expect(viewer.handle(.char("e")).isEmpty && viewer.mode == .main)
+        #expect(viewer.message?.text == "permission denied: edit mirrors needs the admin role (you are operator)")
+    }
+
     @Test("delete needs the name typed exactly; data is kept unless the box is ticked")
     func delete() {
         var st = Fixture.state(Fixture.fleet)

@@ -40,6 +40,8 @@ public struct SSHCommand: Sendable, Equatable {
         "resume": Spec(permission: .resume, minArgs: 1, maxArgs: 1, cli: "resume"),
         "cancel": Spec(permission: .cancel, minArgs: 1, maxArgs: 1, cli: "cancel"),
         "add": Spec(permission: .add, flags: ["--no-prune"], valueFlags: ["--interval", "--lfs", "--lfs-url"], minArgs: 2, maxArgs: 2, cli: "add"),
+        "edit": Spec(permission: .edit, flags: ["--prune", "--no-prune"], valueFlags: ["--url", "--interval", "--lfs", "--lfs-url"],
+                     minArgs: 1, maxArgs: 1, cli: "edit"),
         "remove": Spec(permission: .remove, flags: ["--yes", "--keep-data"], minArgs: 1, maxArgs: 1, cli: "remove"),
         "access": Spec(permission: .access, flags: ["--json"], minArgs: 1, maxArgs: 1, cli: "access"),
     ]
@@ -115,6 +117,7 @@ public struct SSHCommand: Sendable, Equatable {
       resume NAME                              operator
       cancel JOB|NAME                          operator
       add NAME URL [--interval 2h] [--lfs auto|on|off] [--lfs-url URL] [--no-prune]   admin
+      edit NAME [--url URL] [--interval 2h] [--lfs MODE] [--lfs-url URL|default] [--prune|--no-prune]   admin
       remove NAME --yes [--keep-data]          admin
       access list [--json]                     admin
 

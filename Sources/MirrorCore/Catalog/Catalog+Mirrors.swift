@@ -71,6 +71,7 @@ extension Catalog {
         if existing.prune != mirror.prune { changes.append("prune \(mirror.prune)") }
         if existing.insecureTLS != mirror.insecureTLS { changes.append("insecure-tls \(mirror.insecureTLS)") }
         guard !changes.isEmpty else { return false }
+        let shorter = mirror.intervalSeconds < existing.intervalSeconds
         existing.upstream = mirror.upstream
         existing.intervalSeconds = mirror.intervalSeconds
         existing.lfs = mirror.lfs
@@ -78,6 +79,16 @@ extension Catalog {
         existing.prune = mirror.prune
         existing.insecureTLS = mirror.insecureTLS
         try existing.update(db)
+        // A shorter interval takes effect now, not after the run the old one scheduled (backoff aside:
+        // a failing mirror keeps its retry time).
+        if shorter, var state = try MirrorState.fetchOne(db, key: existing.id!), state.consecutiveFailures == 0,
+           let next = state.nextRunAt {
+            let due = (state.lastCheckAt ?? Date()).addingTimeInterval(TimeInterval(mirror.intervalSeconds))
+            if due < next {
+                state.nextRunAt = due
+                try state.update(db)
+            }
+        }
         try Event(actor: actor, action: "edit", mirror: mirror.name, message: "changed " + changes.joined(separator: ", ")).append(to: db)
         return true
     }

@@ -10,6 +10,8 @@ public enum Action: Equatable, Sendable {
     case resume([String])
     case cancel([String])
     case add(Mirror)
+    /// New settings for an existing mirror (the whole mirror, unchanged fields as they were).
+    case edit(Mirror)
     case remove(String, deleteData: Bool)
 
     public var kind: ActionKind {
@@ -20,6 +22,7 @@ public enum Action: Equatable, Sendable {
         case .resume: return .resume
         case .cancel: return .cancel
         case .add: return .add
+        case .edit: return .edit
         case .remove: return .remove
         }
     }
@@ -27,7 +30,7 @@ public enum Action: Equatable, Sendable {
 
 /// The kinds of action a permission policy rules on.
 public enum ActionKind: String, CaseIterable, Sendable {
-    case sync, verify, pause, resume, cancel, add, remove
+    case sync, verify, pause, resume, cancel, add, edit, remove
 
     /// What the key does, for messages.
     public var verb: String {
@@ -38,6 +41,7 @@ public enum ActionKind: String, CaseIterable, Sendable {
         case .resume: return "resume"
         case .cancel: return "cancel jobs"
         case .add: return "add mirrors"
+        case .edit: return "edit mirrors"
         case .remove: return "delete mirrors"
         }
     }
@@ -83,6 +87,7 @@ public struct RolePolicy: ActionPolicy {
         case .resume: return .resume
         case .cancel: return .cancel
         case .add: return .add
+        case .edit: return .edit
         case .remove: return .remove
         }
     }
@@ -176,6 +181,10 @@ public final class ActionDispatcher: @unchecked Sendable {
             let added = try catalog.addMirror(mirror, actor: actor)
             onEnqueue()
             return ActionOutcome("added \(added.name) ← \(UpstreamURL.display(added.upstream)); first sync is due now")
+        case let .edit(mirror):
+            guard try catalog.updateMirror(mirror, actor: actor) else { return ActionOutcome("\(mirror.name) unchanged") }
+            onEnqueue()
+            return ActionOutcome("saved \(mirror.name): \(UpstreamURL.display(mirror.upstream)), every \(Interval.format(mirror.intervalSeconds)), lfs \(mirror.lfs.rawValue)")
         case let .remove(name, deleteData):
             try MirrorName.validate(name)
             guard let lock = try FileLock.tryAcquire(path: home.lockPath(name)) else {

@@ -313,6 +313,10 @@ public struct DashboardState: Sendable {
         case .char("a"):
             guard allowed(.add) else { return [] }
             mode = .add(AddForm(existingNames: Set(allRows.map(\.name))))
+        case .char("e"):
+            guard allowed(.edit) else { return [] }
+            guard let name = detailName ?? selected?.name, let row = allRows.first(where: { $0.name == name }) else { return [] }
+            mode = .add(AddForm(editing: row.summary.mirror))
         case .char("d"), .delete:
             guard allowed(.remove) else { return [] }
             guard let name = detailName ?? selected?.name else { return [] }
@@ -411,16 +415,16 @@ public struct DashboardState: Sendable {
         switch key {
         case .escape:
             mode = .main
-            message = Message(text: "add cancelled", isError: false)
+            message = Message(text: form.isEditing ? "edit cancelled: nothing changed" : "add cancelled", isError: false)
             return []
         case .tab, .down:
-            form.focus = AddForm.Field(rawValue: (form.focus.rawValue + 1) % AddForm.Field.allCases.count)!
+            form.focus = form.focus(movedBy: 1)
         case .backTab, .up:
-            form.focus = AddForm.Field(rawValue: (form.focus.rawValue + AddForm.Field.allCases.count - 1) % AddForm.Field.allCases.count)!
+            form.focus = form.focus(movedBy: -1)
         case .enter:
             if let mirror = form.mirror {
                 mode = .main
-                return [.perform(.add(mirror))]
+                return [.perform(form.isEditing ? .edit(mirror) : .add(mirror))]
             }
             if form.focus != .lfs, !form.fieldText(form.focus).isEmpty, form.error(form.focus) == nil {
                 form.focus = AddForm.Field(rawValue: form.focus.rawValue + 1)!
@@ -568,6 +572,14 @@ public struct DashboardState: Sendable {
             guard allowed(.cancel), let n = names() else { return [] }
             return n.isEmpty ? [] : [.perform(.cancel(n))]
         case "add": return actionKey(.char("a"), names: [])
+        case "edit":
+            guard allowed(.edit) else { return [] }
+            guard let name = args.first ?? selected?.name else { return [] }
+            guard let row = allRows.first(where: { $0.name == name }) else {
+                message = Message(text: "no mirror named \(name)", isError: true)
+                return []
+            }
+            mode = .add(AddForm(editing: row.summary.mirror))
         case "delete", "remove", "rm":
             guard allowed(.remove) else { return [] }
             guard let name = args.first ?? selected?.name else { return [] }

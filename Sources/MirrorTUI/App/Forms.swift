@@ -8,7 +8,8 @@ public struct Confirmation: Equatable, Sendable {
     public var action: Action
 }
 
-/// The add-a-mirror form, validated as the operator types.
+/// The add-a-mirror form, validated as the operator types; also the edit form of an existing mirror
+/// (`original` set: the name is fixed, and settings the form does not show stay as they were).
 public struct AddForm: Equatable, Sendable {
     public enum Field: Int, CaseIterable, Sendable { case name, url, interval, lfs }
 
@@ -21,12 +22,38 @@ public struct AddForm: Equatable, Sendable {
     public var submitted = false
     public var existingNames: Set<String> = []
 
+    /// The mirror being edited; nil when adding.
+    public var original: Mirror?
+
     public init(existingNames: Set<String> = []) { self.existingNames = existingNames }
+
+    /// The edit form of `mirror`, filled with its settings.
+    public init(editing mirror: Mirror) {
+        original = mirror
+        name = TextField(mirror.name)
+        url = TextField(mirror.upstream)
+        interval = TextField(Interval.format(mirror.intervalSeconds))
+        lfs = mirror.lfs
+        focus = .url
+    }
+
+    public var isEditing: Bool { original != nil }
+
+    /// The fields Tab moves between (an edited mirror's name is fixed).
+    public var fields: [Field] { isEditing ? [.url, .interval, .lfs] : Field.allCases }
+
+    /// The field after (or, with `by: -1`, before) the focused one, wrapping around.
+    public func focus(movedBy step: Int) -> Field {
+        let list = fields
+        let i = list.firstIndex(of: focus) ?? 0
+        return list[(i + step + list.count) % list.count]
+    }
 
     /// The problem with a field, or nil when it is fine (empty fields complain only after a submit).
     public func error(_ field: Field) -> String? {
         switch field {
         case .name:
+            if isEditing { return nil }
             if name.text.isEmpty { return submitted ? "a name is required, e.g. team/repo" : nil }
             do { try MirrorName.validate(name.text) } catch let e as ConfigError { return Self.short(e) } catch { return "\(error)" }
             if existingNames.contains(name.text) { return "a mirror named \(name.text) already exists" }
@@ -49,7 +76,11 @@ public struct AddForm: Equatable, Sendable {
         var probe = self
         probe.submitted = true
         guard Field.allCases.allSatisfy({ probe.error($0) == nil }), let seconds = try? Interval.parse(interval.text) else { return nil }
-        return Mirror(name: name.text, upstream: url.text, intervalSeconds: seconds, lfs: lfs)
+        guard var edited = original else { return Mirror(name: name.text, upstream: url.text, intervalSeconds: seconds, lfs: lfs) }
+        edited.upstream = url.text
+        edited.intervalSeconds = seconds
+        edited.lfs = lfs
+        return edited
     }
 
     static func short(_ error: Error) -> String {

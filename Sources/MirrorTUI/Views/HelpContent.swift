@@ -21,6 +21,7 @@ public enum HelpContent {
             Entry(keys: "p", what: "pause, or resume when paused, the selected or marked mirrors"),
             Entry(keys: "c", what: "cancel the queued or running job of the selected or marked mirrors"),
             Entry(keys: "a", what: "add a mirror (a form: name, URL, interval, LFS)"),
+            Entry(keys: "e", what: "edit the selected mirror's URL, interval and LFS mode"),
             Entry(keys: "d  Del", what: "delete the selected mirror (type its name; data kept unless ticked)"),
             Entry(keys: "Space", what: "mark / unmark the selected mirror for bulk actions"),
         ]),
@@ -38,7 +39,7 @@ public enum HelpContent {
             Entry(keys: ":filter [TEXT]", what: "set the filter (empty clears), e.g. :filter failed, :filter !paused"),
             Entry(keys: ":mark all|none|TEXT", what: "mark every shown row, none, or those matching TEXT"),
             Entry(keys: ":theme NAME", what: "switch theme (default light high-contrast monochrome solarized-dark, or your own)"),
-            Entry(keys: ":add  :delete NAME", what: "open the add form / the delete confirmation"),
+            Entry(keys: ":add  :edit NAME  :delete NAME", what: "open the add form / the edit form / the delete confirmation"),
             Entry(keys: ":help  :q", what: "this help / quit"),
         ]),
         ("Forms and dialogs", [

@@ -373,14 +373,15 @@ public struct Renderer: Sendable {
         switch state.mode {
         case .main:
             return [("s", "sync", .sync), ("S", "sync stale", .sync), ("v", "verify", .verify), ("p", "pause", .pause),
-                    ("c", "cancel", .cancel), ("a", "add", .add), ("d", "delete", .remove), ("space", "mark", nil),
+                    ("c", "cancel", .cancel), ("a", "add", .add), ("e", "edit", .edit), ("d", "delete", .remove), ("space", "mark", nil),
                     ("/", "filter", nil), (":", "cmd", nil), ("<>", "sort", nil), ("enter", "detail", nil), ("?", "help", nil), ("q", "quit", nil)]
         case .detail:
             return [("esc", "back", nil), ("s", "sync", .sync), ("v", "verify", .verify), ("p", "pause", .pause), ("c", "cancel", .cancel),
-                    ("d", "delete", .remove), ("↑↓", "scroll", nil), ("?", "help", nil)]
+                    ("e", "edit", .edit), ("d", "delete", .remove), ("↑↓", "scroll", nil), ("?", "help", nil)]
         case .help: return [("any key", "close", nil), ("↑↓", "scroll", nil)]
         case .confirm: return [("y", "yes", nil), ("n", "no", nil)]
-        case .add: return [("tab", "next field", nil), ("enter", "add", nil), ("space", "LFS choice", nil), ("esc", "cancel", nil)]
+        case let .add(form):
+            return [("tab", "next field", nil), ("enter", form.isEditing ? "save" : "add", nil), ("space", "LFS choice", nil), ("esc", "cancel", nil)]
         case .delete: return [("enter", "delete", nil), ("tab", "switch", nil), ("space", "tick box", nil), ("esc", "cancel", nil)]
         case .command: return [("enter", "run", nil), ("↑↓", "history", nil), ("esc", "cancel", nil), (":help", "commands", nil)]
         case .filter: return [("enter", "keep", nil), ("esc", "restore", nil), ("!word", "invert", nil)]
@@ -584,7 +585,7 @@ public struct Renderer: Sendable {
 
     func drawAddForm(_ c: inout Canvas, _ form: AddForm) {
         let width = min(76, c.width - 2)
-        let (top, left, w, _) = drawBox(&c, width: width, height: 15, title: "Add a mirror")
+        let (top, left, w, _) = drawBox(&c, width: width, height: 15, title: form.original.map { "Edit \(clean($0.name))" } ?? "Add a mirror")
         let labelWidth = 10
         let fieldWidth = max(8, w - labelWidth - 1)
         var y = top
@@ -597,7 +598,11 @@ public struct Renderer: Sendable {
             let focused = form.focus == field
             c.put((focused ? glyphs.cursor : " ") + " " + label, row: y, col: left - 1, style: focused ? theme[.helpKey].over(style(.dialog)) : style(.dialog))
             let x = left + labelWidth
-            if field == .lfs {
+            if field == .name, form.isEditing {
+                c.put(clean(form.name.text), row: y, col: x, style: style(.dialog), limit: fieldWidth)
+                y += 1
+                c.put("the name stays; delete and add to rename", row: y, col: x, style: theme[.muted].over(style(.dialog)), limit: fieldWidth)
+            } else if field == .lfs {
                 let choices = LFSMode.allCases.map { $0 == form.lfs ? "[\($0.rawValue)]" : " \($0.rawValue) " }.joined(separator: " ")
                 c.put(choices, row: y, col: x, style: focused ? style(.input) : style(.dialog))
                 y += 1
@@ -624,7 +629,8 @@ public struct Renderer: Sendable {
             y += 2
         }
         let valid = form.mirror != nil
-        c.put(valid ? "Enter adds the mirror; its first sync is due at once." : "Tab moves between fields; Esc cancels.",
+        let ready = form.isEditing ? "Enter saves; the next sync uses the new settings." : "Enter adds the mirror; its first sync is due at once."
+        c.put(valid ? ready : "Tab moves between fields; Esc cancels.",
               row: top + 12, col: left, style: theme[.muted].over(style(.dialog)), limit: w)
         c.cursor = cursor
     }

@@ -88,6 +88,18 @@ final class TestEnv: @unchecked Sendable {
         return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String]]
     }
 
+    /// Changes the catalog behind mirrordeck's back (to set up a state, such as a time, a test needs).
+    func sqlWrite(_ statement: String) throws {
+        let script = """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1], timeout=30)
+            c.execute(sys.argv[2])
+            c.commit()
+            """
+        let r = try Shell.run("/usr/bin/env", ["python3", "-c", script, home + "/catalog.sqlite", statement])
+        guard r.status == 0 else { throw TestFailure.message("sql failed: \(r)") }
+    }
+
     /// Parses JSON printed by mirrordeck.
     func json(_ result: ProcessResult) throws -> Any {
         guard result.status == 0 else { throw TestFailure.message("mirrordeck failed: \(result)") }

@@ -1,0 +1,43 @@
+import ArgumentParser
+import MirrorCore
+
+struct EditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edit",
+        abstract: "Change a mirror's upstream, interval, LFS mode, LFS endpoint, pruning or TLS checking.",
+        discussion: "Only the options given change; the rest stay. The change is recorded in the audit log and takes effect on the next sync (a new interval also moves the next scheduled run).")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Name of the mirror.") var name: String
+    @Option(help: "New upstream URL.") var url: String?
+    @Option(help: "How often to sync, e.g. 30m, 2h, 1d.") var interval: String?
+    @Option(help: "Fetch Git LFS objects: auto, on or off.") var lfs: String?
+    @Option(name: .customLong("lfs-url"), help: "LFS endpoint, when it is not the upstream's ('default' to derive it from the upstream again).") var lfsURL: String?
+    @Flag(inversion: .prefixedNo, help: "Delete refs that were deleted upstream.") var prune: Bool?
+    @Flag(name: .customLong("insecure-tls"), inversion: .prefixedEnableDisable, help: "Do not verify the upstream's TLS certificate.") var insecureTLS: Bool?
+
+    func run() throws {
+        try MirrorName.validate(name)
+        // Everything given is checked before the catalog is opened: bad input changes nothing.
+        if let url { _ = try UpstreamURL(url) }
+        let seconds = try interval.map { try Interval.parse($0) }
+        let mode = try lfs.map { try LFSMode.parse($0) }
+        if let lfsURL, lfsURL != "default" { _ = try UpstreamURL(lfsURL) }
+        guard url != nil || seconds != nil || mode != nil || lfsURL != nil || prune != nil || insecureTLS != nil else {
+            throw ValidationError("nothing to change: give --url, --interval, --lfs, --lfs-url, --prune/--no-prune or --enable-insecure-tls/--disable-insecure-tls")
+        }
+        let (_, catalog) = try global.open()
+        var mirror = try catalog.mirror(named: name)
+        if let url { mirror.upstream = url }
+        if let seconds { mirror.intervalSeconds = seconds }
+        if let mode { mirror.lfs = mode }
+        if let lfsURL { mirror.lfsURL = lfsURL == "default" ? nil : lfsURL }
+        if let prune { mirror.prune = prune }
+        if let insecureTLS { mirror.insecureTLS = insecureTLS }
+        if try catalog.updateMirror(mirror, actor: .acting) {
+            print("changed \(name): upstream \(UpstreamURL.display(mirror.upstream)), every \(Interval.format(mirror.intervalSeconds)), lfs \(mirror.lfs.rawValue)\(mirror.prune ? "" : ", no prune")")
+        } else {
+            print("\(name) unchanged: it already has these settings")
+        }
+    }
+}
