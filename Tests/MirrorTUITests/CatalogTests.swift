@@ -58,6 +58,7 @@ struct CatalogTests {
     @Test("roles decide in the dispatcher: a viewer changes nothing, an operator syncs and pauses but cannot add or delete")
     func rolePolicy() throws {
         let t = try TempHome()
+        #expect(ActionKind.allCases.map(\.permission.rawValue) == ActionKind.allCases.map(\.rawValue))
         let remote = Actor(user: "bob", source: "10.0.0.7")
         try t.catalog.addMirror(Mirror(name: "lib", upstream: "git://example.org/lib.git"), actor: actor)
         let viewer = ActionDispatcher(home: t.home, catalog: t.catalog, actor: remote, policy: RolePolicy(role: .viewer), trigger: .ssh)

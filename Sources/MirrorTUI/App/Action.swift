@@ -32,6 +32,12 @@ public enum Action: Equatable, Sendable {
 public enum ActionKind: String, CaseIterable, Sendable {
     case sync, verify, pause, resume, cancel, add, edit, remove
 
+    /// The permission a role needs for it: every action kind is a permission of the same name.
+    public var permission: Permission {
+        guard let p = Permission(rawValue: rawValue) else { preconditionFailure("no permission named \(rawValue)") }
+        return p
+    }
+
     /// What the key does, for messages.
     public var verb: String {
         switch self {
@@ -79,21 +85,8 @@ public struct RolePolicy: ActionPolicy {
     public let role: Role
     public init(role: Role) { self.role = role }
 
-    public static func permission(_ kind: ActionKind) -> Permission {
-        switch kind {
-        case .sync: return .sync
-        case .verify: return .verify
-        case .pause: return .pause
-        case .resume: return .resume
-        case .cancel: return .cancel
-        case .add: return .add
-        case .edit: return .edit
-        case .remove: return .remove
-        }
-    }
-
     public func decide(_ kind: ActionKind, actor: Actor) -> PolicyDecision {
-        let permission = Self.permission(kind)
+        let permission = kind.permission
         guard role.allows(permission) else {
             return .deny("permission denied: \(kind.verb) needs the \(permission.requiredRole.rawValue) role (you are \(role.rawValue))")
         }
