@@ -86,13 +86,12 @@ public struct DashboardState: Sendable {
         } else {
             rebuildRows()
         }
-        if let name = detailName, !snapshot.mirrors.contains(where: { $0.mirror.name == name }), case .detail = mode {
+        if let name = detailName, allIndex[name] == nil, case .detail = mode {
             mode = .main
             detailName = nil
             message = Message(text: "\(name) was removed", isError: false)
         }
-        let names = Set(snapshot.mirrors.map(\.mirror.name))
-        marks.formIntersection(names)
+        if !marks.isEmpty { marks = marks.filter { allIndex[$0] != nil } }
     }
 
     /// Moves the clock (lags and the header clock are derived from it).
@@ -138,7 +137,11 @@ public struct DashboardState: Sendable {
     mutating func rebuildRows() {
         let jobs = currentJobs()
         jobsByMirror = jobs
-        allRows = snapshot.mirrors.map { MirrorRow($0, job: jobs[$0.mirror.name], marked: marks.contains($0.mirror.name), now: now) }
+        let store = MirrorStore(snapshot.mirrors)
+        allRows = store.mirrors.indices.map { i in
+            let name = store.mirrors[i].mirror.name
+            return MirrorRow(store: store, index: i, job: jobs[name], marked: marks.contains(name), now: now)
+        }
         longestName = 0
         var c = Counts()
         for r in allRows {

@@ -114,6 +114,20 @@ public enum TableLayout {
     }
 }
 
+/// The mirrors of one catalog snapshot, shared by every row built from it: a row points into this array
+/// instead of carrying its own copy of the mirror (10,000 rows in two orders would otherwise hold two
+/// extra copies of every mirror and of every row's job slot).
+final class MirrorStore: Sendable {
+    let mirrors: [MirrorSummary]
+    init(_ mirrors: [MirrorSummary]) { self.mirrors = mirrors }
+}
+
+/// A job held by reference, so that a row without a job costs one word, not a whole `Job`.
+final class JobBox: Sendable {
+    let job: Job
+    init(_ job: Job) { self.job = job }
+}
+
 /// One mirror as a table row: every cell's text and how it stands out. Pure: built from catalog values.
 public struct MirrorRow: Equatable, Sendable {
     public var name: String
@@ -121,17 +135,45 @@ public struct MirrorRow: Equatable, Sendable {
     public var stale: Bool
     public var failed: Bool
     public var marked: Bool
-    public var job: Job?
-    public var summary: MirrorSummary
+    private var store: MirrorStore
+    private var index: Int
+    private var jobBox: JobBox?
 
     public init(_ summary: MirrorSummary, job: Job?, marked: Bool, now: Date) {
-        self.summary = summary
+        self.init(store: MirrorStore([summary]), index: 0, job: job, marked: marked, now: now)
+    }
+
+    /// The row of `store.mirrors[index]` (no copy of the mirror is made).
+    init(store: MirrorStore, index: Int, job: Job?, marked: Bool, now: Date) {
+        self.store = store
+        self.index = index
+        let summary = store.mirrors[index]
         name = summary.mirror.name
         status = summary.state.status
         failed = status == .failed
         stale = status != .paused && summary.state.isStale(intervalSeconds: summary.mirror.intervalSeconds, now: now)
         self.marked = marked
-        self.job = job
+        jobBox = job.map(JobBox.init)
+    }
+
+    /// The queued or running job of this mirror, if any.
+    public var job: Job? {
+        get { jobBox?.job }
+        set { jobBox = newValue.map(JobBox.init) }
+    }
+
+    /// The mirror and its state, as the snapshot holds them.
+    public var summary: MirrorSummary {
+        _read { yield store.mirrors[index] }
+        set {
+            store = MirrorStore([newValue])
+            index = 0
+        }
+    }
+
+    public static func == (a: MirrorRow, b: MirrorRow) -> Bool {
+        a.name == b.name && a.status == b.status && a.stale == b.stale && a.failed == b.failed && a.marked == b.marked
+            && a.job == b.job && (a.store === b.store && a.index == b.index || a.summary == b.summary)
     }
 
     /// The role the whole row is drawn in: failed and stale rows stand out.
