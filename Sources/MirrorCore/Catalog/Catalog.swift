@@ -32,6 +32,13 @@ public final class Catalog: Sendable {
         try self.init(path: home.catalogPath)
     }
 
+    /// Lets SQLite drop the page caches of this catalog's connections (idle readers close; they reopen on
+    /// the next read). For long-lived watchers after a large read that a cache would not serve again: any
+    /// commit by another process invalidates a WAL reader's cache anyway.
+    public func releaseMemory() {
+        pool.releaseMemoryEventually()
+    }
+
     /// Runs `body` in one write transaction, turning SQLite errors into `CatalogError`.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {

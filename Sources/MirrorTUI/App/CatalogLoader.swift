@@ -85,6 +85,7 @@ public final class CatalogLoader: @unchecked Sendable {
         var lastLoad = Date.distantPast
         var lastPublish = Date.distantPast
         var detail: DetailData?
+        var trimPending = false
         while true {
             lock.lock()
             if stopped { lock.unlock(); return }
@@ -97,6 +98,13 @@ public final class CatalogLoader: @unchecked Sendable {
             detailDirty = false
             lock.unlock()
 
+            // A full reload leaves the previous mirror list and rows to be freed (here, and on the UI thread
+            // once it has taken the snapshot): a moment later, hand those megabytes back to the system
+            // instead of keeping them in malloc's free lists for the life of the dashboard.
+            if trimPending, Date().timeIntervalSince(lastPublish) >= 1 {
+                trimPending = false
+                HeapTrim.releaseFreeMemory()
+            }
             do {
                 let v = try watch.dataVersion()
                 // While jobs run, look at least once a second even if data_version did not move: a
@@ -118,9 +126,17 @@ public final class CatalogLoader: @unchecked Sendable {
                 if full {
                     let fresh = try catalog.summariesFast()
                     mirrorsChanged = fresh != mirrors
-                    mirrors = fresh
-                    index = Dictionary(mirrors.enumerated().map { ($1.mirror.id ?? -1, $0) }, uniquingKeysWith: { a, _ in a })
+                    // An unchanged list keeps the array the dashboard's rows already point into, so two
+                    // copies of 10,000 mirrors are never alive at once.
+                    if mirrorsChanged {
+                        mirrors = fresh
+                        index = Dictionary(mirrors.enumerated().map { ($1.mirror.id ?? -1, $0) }, uniquingKeysWith: { a, _ in a })
+                    }
                     if newStamp.maxEventId != stamp?.maxEventId || events.isEmpty { events = try catalog.events(limit: 50) }
+                    // The next full read sees other pages (any commit invalidates a WAL reader's cache):
+                    // keeping this one's megabytes of pages cached would only cost memory.
+                    catalog.releaseMemory()
+                    trimPending = true
                 } else if !running.isEmpty {
                     // While jobs run, only their mirrors' rows change silently (status, sizes, LFS counts).
                     for fresh in try catalog.summariesFast(ids: Array(Set(running))) {

@@ -48,6 +48,7 @@ public enum Dashboard {
     /// Runs until the operator quits; returns what to print after the screen is restored.
     public static func run(_ options: DashboardOptions) throws -> String? {
         setlocale(LC_ALL, "")
+        HeapTrim.configure()
         let glyphs: Glyphs = !options.ascii && Terminal.localeIsUTF8 ? .unicode : .plain
 
         var startupMessage: DashboardState.Message?
