@@ -9,6 +9,7 @@ import select
 import sqlite3
 import statistics
 import struct
+import subprocess
 import sys
 import termios
 import time
@@ -120,6 +121,19 @@ result["idle_seconds"] = round(dt, 2)
 result["idle_cpu_percent"] = round((cpu_ticks() - ticks0) / hz / dt * 100, 3)
 result["idle_bytes"] = len(buf) - bytes0
 result["idle_rss_kib"] = status("VmRSS")
+
+# 2b. A change made by another process (the CLI pausing a mirror shown on screen): from the CLI's exit
+# (its commit is done) to the last byte of the screen update that follows.
+cross = []
+for name in ["core/repo-00000", "core/repo-00008", "core/repo-00016", "core/repo-00024", "core/repo-00032"]:
+    quiet(0.3, 5)
+    before = len(buf)
+    subprocess.run([BIN, "pause", "--home", HOME, name], check=True, capture_output=True)
+    t = time.monotonic()
+    read_until(lambda: len(buf) > before, 5)
+    end = quiet(0.05, 5)
+    cross.append((end - t) * 1000 if len(buf) > before else None)
+result["cross_process_ms"] = [round(x, 1) if x is not None else None for x in cross]
 
 # 3. One progress bar: sync one larger mirror and count bytes written per second while it runs.
 typed(":sync bench/p1\r")
