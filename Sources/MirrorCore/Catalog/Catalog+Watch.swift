@@ -3,8 +3,22 @@ import GRDB
 
 /// Tells cheaply whether any process has committed to the catalog: `PRAGMA data_version` on one
 /// dedicated read-only connection (the number changes whenever another connection commits).
+///
+/// A dashboard asks ten times a second, and a read transaction each time is most of what an idle
+/// dashboard costs. So the pragma runs only when the WAL-index header at the start of the `-shm` file
+/// has changed (every commit changes it: its change counter, frame count and checksums; see SQLite's
+/// "WAL-mode file format"), and at least every two seconds whatever the header says. Meant for one
+/// thread (the dashboard's loader).
 public final class CatalogWatch: @unchecked Sendable {
     private let queue: DatabaseQueue
+    private let shmPath: String
+    private var shmFD: Int32 = -1
+    private var header = [UInt8](repeating: 0, count: 96)
+    private var scratch = [UInt8](repeating: 0, count: 96)
+    private var version: Int64?
+    private var lastPragma = Date.distantPast
+    /// The pragma runs at least this often, whatever the header says.
+    static let pragmaInterval: TimeInterval = 2
 
     /// Opens a connection of its own to the catalog at `path` (which must exist).
     public init(path: String) throws {
@@ -12,6 +26,7 @@ public final class CatalogWatch: @unchecked Sendable {
         config.readonly = true
         config.busyMode = .timeout(Catalog.busyTimeout)
         config.label = "catalog-watch"
+        shmPath = path + "-shm"
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
         } catch let error as DatabaseError {
@@ -19,16 +34,45 @@ public final class CatalogWatch: @unchecked Sendable {
         }
     }
 
+    deinit {
+        if shmFD >= 0 { close(shmFD) }
+    }
+
     /// The connection's current `data_version`.
     public func dataVersion() throws -> Int64 {
+        let headerMoved = readHeader()
+        if let version, !headerMoved, Date().timeIntervalSince(lastPragma) < Self.pragmaInterval {
+            return version
+        }
         do {
-            // One prepared statement for the life of the watch (this runs ten times a second in every
-            // dashboard): GRDB resets it when the fetch's cursor ends, so no read transaction, and no
-            // old data_version, outlives the call.
-            return try queue.inDatabase { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
+            // One prepared statement for the life of the watch: GRDB resets it when the fetch's cursor
+            // ends, so no read transaction, and no old data_version, outlives the call.
+            let v = try queue.inDatabase { db in try Int64.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0 }
+            version = v
+            lastPragma = Date()
+            return v
         } catch let error as DatabaseError {
             throw CatalogError.database(path: queue.path, message: error.message ?? "\(error)")
         }
+    }
+
+    /// Reads both copies of the WAL-index header; true when they differ from the last read, or cannot be
+    /// read (then every call runs the pragma). The header read happens before the pragma, so a commit in
+    /// between shows as a change next time.
+    private func readHeader() -> Bool {
+        if shmFD < 0 {
+            shmFD = open(shmPath, O_RDONLY | O_CLOEXEC)
+            if shmFD < 0 { return true }
+        }
+        let n = scratch.withUnsafeMutableBytes { pread(shmFD, $0.baseAddress, $0.count, 0) }
+        guard n == scratch.count else {
+            close(shmFD)
+            shmFD = -1
+            return true
+        }
+        if scratch == header { return false }
+        swap(&scratch, &header)
+        return true
     }
 }
 
