@@ -118,7 +118,9 @@ public final class CatalogLoader: @unchecked Sendable {
                 if since < 0.1 { Thread.sleep(forTimeInterval: 0.1 - since) }
                 let newStamp = try catalog.stamp()
                 if let stamp, newStamp.jobStates != stamp.jobStates { onChange() }
-                let jobs = try catalog.activeJobs()
+                // The stamp already lists queued and running jobs: with none, skip the query (an idle
+                // engine's heartbeat lands here every 2 s).
+                let jobs = newStamp.jobStates.isEmpty ? [] : try catalog.activeJobs()
                 let running = jobs.filter { $0.job.state == .running }.map(\.job.mirrorId)
                 hadRunning = !running.isEmpty
                 let full = force || stamp == nil || newStamp != stamp
