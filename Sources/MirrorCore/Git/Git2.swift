@@ -14,9 +14,9 @@ enum Git2 {
     }()
 
     /// Bytes of a pack mapped at once per window.
-    static let mwindowSize = 8 << 20
+    static let mwindowSize = 4 << 20
     /// Bytes of pack windows mapped at once across the process (a soft limit: windows in use stay mapped).
-    static let mwindowMappedLimit = 32 << 20
+    static let mwindowMappedLimit = 16 << 20
 
     /// Ensures libgit2 is initialized; cheap after the first call.
     static func ensureInitialized() {
