@@ -1,0 +1,30 @@
+import Foundation
+import Testing
+@testable import MirrorCore
+
+@Suite("what a sync and an idle engine write: catalog rows, repository files, connections")
+struct SyncBookkeepingTests {
+    func makeHome(_ label: String) throws -> (Home, Catalog) {
+        let dir = FileManager.default.temporaryDirectory.path + "/mdbook-\(label)-\(UUID().uuidString.prefix(8))"
+        let home = try Home(path: dir)
+        return (home, try Catalog(home: home))
+    }
+
+    @Test("every write transaction is counted once with the rows it changed; reads count nothing")
+    func writeCounting() throws {
+        let (home, catalog) = try makeHome("count")
+        defer { try? FileManager.default.removeItem(atPath: home.root) }
+        let before = catalog.writeTotals
+        let mirrors = try (0..<3).map { try catalog.addMirror(Mirror(name: "m\($0)", upstream: "https://example.org/m\($0).git"), actor: .local) }
+        let added = catalog.writeTotals
+        #expect(added.transactions - before.transactions == 3)
+        _ = try catalog.enqueue(mirrors, kind: .sync, trigger: .manual, actor: .local)
+        let queued = catalog.writeTotals
+        #expect(queued.transactions - added.transactions == 1, "three enqueues in one call are one transaction")
+        // A job row, a status update and an event per mirror.
+        #expect(queued.rows - added.rows == 9)
+        _ = try catalog.jobs()
+        _ = try catalog.summaries()
+        #expect(catalog.writeTotals == queued)
+    }
+}
