@@ -27,4 +27,19 @@ struct SyncBookkeepingTests {
         _ = try catalog.summaries()
         #expect(catalog.writeTotals == queued)
     }
+
+    @Test("an idle engine commits no write transaction between heartbeats")
+    func idleEngineWritesNothing() throws {
+        let (home, catalog) = try makeHome("idle")
+        defer { try? FileManager.default.removeItem(atPath: home.root) }
+        var config = EngineConfig()
+        config.heartbeatInterval = 3600
+        let engine = Engine(home: home, catalog: catalog, config: config, kind: .embedded)
+        #expect(try engine.start())
+        defer { engine.stop() }
+        usleep(300_000) // the first tick's heartbeat
+        let before = catalog.writeTotals
+        usleep(1_200_000) // a dozen ticks, five scheduler checks
+        #expect(catalog.writeTotals == before)
+    }
 }

@@ -34,16 +34,26 @@ extension Catalog {
     /// Highest priority first, then oldest.
     /// `only` restricts the claim to those job ids (an engine embedded in a CLI runs just what it follows).
     public func claim(engineId: String, freeSlots: [JobKind: Int], only: Set<Int64>? = nil, now: Date = Date()) throws -> [Job] {
-        guard freeSlots.values.contains(where: { $0 > 0 }) else { return [] }
+        let kinds = freeSlots.filter { $0.value > 0 }.keys.map(\.rawValue)
+        guard !kinds.isEmpty else { return [] }
+        // The engine asks ten times a second; with nothing queued, a read answers without a write transaction.
+        let anyQueued = try read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM job WHERE state = 'queued' AND kind IN (\(kinds.map { "'\($0)'" }.joined(separator: ","))))") ?? false
+        }
+        guard anyQueued else { return [] }
         return try write { db in
             var slots = freeSlots
             var busyMirrors = Set(try Int64.fetchAll(db, sql: "SELECT mirror_id FROM job WHERE state = 'running'"))
+            // Only kinds with a free slot, on mirrors with nothing running; decoded one by one and only until
+            // the slots are full (an engine claims on every job's end, with up to thousands queued).
             let candidates = try Job.filter(Column("state") == JobState.queued.rawValue)
+                .filter(kinds.contains(Column("kind")))
+                .filter(sql: "mirror_id NOT IN (SELECT mirror_id FROM job WHERE state = 'running')")
                 .order(Column("priority").desc, Column("id"))
-                .limit(500)
-                .fetchAll(db)
+                .limit(only == nil ? 500 : 5000)
+                .fetchCursor(db)
             var claimed: [Job] = []
-            for var job in candidates {
+            while slots.values.contains(where: { $0 > 0 }), var job = try candidates.next() {
                 guard let free = slots[job.kind], free > 0, !busyMirrors.contains(job.mirrorId) else { continue }
                 if let only, !only.contains(job.id!) { continue }
                 job.state = .running
@@ -52,10 +62,17 @@ extension Catalog {
                 job.heartbeatAt = now
                 job.attempts += 1
                 job.phase = "starting"
-                try job.update(db)
                 slots[job.kind] = free - 1
                 busyMirrors.insert(job.mirrorId)
                 claimed.append(job)
+            }
+            // Written once the cursor is done with the table.
+            let update = try db.cachedStatement(sql: """
+                UPDATE job SET state = 'running', engine_id = ?, started_at = ?, heartbeat_at = ?, attempts = ?, phase = ?
+                WHERE id = ?
+                """)
+            for job in claimed {
+                try update.execute(arguments: [engineId, now, now, job.attempts, job.phase, job.id!])
             }
             return claimed
         }
