@@ -28,6 +28,33 @@ struct SyncBookkeepingTests {
         #expect(catalog.writeTotals == queued)
     }
 
+    @Test("an up-to-date sync rewrites no ref row; a changed sync touches only the refs that changed")
+    func refRowsWritten() throws {
+        let (home, catalog) = try makeHome("refs")
+        defer { try? FileManager.default.removeItem(atPath: home.root) }
+        let mirror = try catalog.addMirror(Mirror(name: "m", upstream: "https://example.org/m.git"), actor: .local)
+        var refs: [String: String] = [:]
+        for i in 0..<50 { refs["refs/heads/b\(i)"] = String(repeating: "\(i % 10)", count: 40) }
+        func sync(_ result: SyncResult, _ refs: [String: String]) throws -> Int {
+            let run = try catalog.beginRun(mirror: mirror, trigger: .manual, actor: .local)
+            let before = catalog.writeTotals.rows
+            try catalog.finishRun(run, mirror: mirror, outcome: SyncOutcome(result: result, refs: refs, headRef: "refs/heads/b0"), actor: .local)
+            return catalog.writeTotals.rows - before
+        }
+        #expect(try sync(.updated, refs) == 3 + 50)
+        #expect(try catalog.refs(mirrorId: mirror.id!) == refs)
+        // The run, the mirror's state and the event: nothing else.
+        #expect(try sync(.upToDate, refs) == 3)
+        var changed = refs
+        changed["refs/heads/b1"] = String(repeating: "f", count: 40)
+        changed["refs/heads/b2"] = nil
+        changed["refs/tags/v1"] = String(repeating: "e", count: 40)
+        #expect(try sync(.updated, changed) == 3 + 3)
+        #expect(try catalog.refs(mirrorId: mirror.id!) == changed)
+        let state = try #require(try catalog.summaries().first?.state)
+        #expect(state.refCount == 50 && state.status == .ok && state.headRef == "refs/heads/b0")
+    }
+
     @Test("an idle engine commits no write transaction between heartbeats")
     func idleEngineWritesNothing() throws {
         let (home, catalog) = try makeHome("idle")

@@ -88,8 +88,10 @@ extension Catalog {
         }
     }
 
-    /// Ends a job. `requeue` puts it back in the queue instead (engine shutdown).
-    public func finishJob(jobId: Int64, state: JobState, error: String?, message: String? = nil, requeue: Bool = false, now: Date = Date()) throws {
+    /// Ends a job, with the last progress its throttle held back (if any). `requeue` puts it back in the
+    /// queue instead (engine shutdown).
+    public func finishJob(jobId: Int64, state: JobState, error: String?, message: String? = nil, progress: JobProgress? = nil,
+                          requeue: Bool = false, now: Date = Date()) throws {
         try write { db in
             if requeue {
                 try db.execute(sql: """
@@ -99,10 +101,15 @@ extension Catalog {
                     """, arguments: [jobId])
                 return
             }
-            try db.execute(sql: """
+            if let p = progress {
+                try db.cachedStatement(sql: """
+                    UPDATE job SET units_done = ?, units_total = ?, bytes_done = ?, bytes_total = ?, message = ? WHERE id = ?
+                    """).execute(arguments: [p.unitsDone, p.unitsTotal, p.bytesDone, p.bytesTotal, p.message, jobId])
+            }
+            try db.cachedStatement(sql: """
                 UPDATE job SET state = ?, ended_at = ?, error = ?, message = COALESCE(?, message), phase = 'done', rate = 0
                 WHERE id = ?
-                """, arguments: [state.rawValue, now, error.map(Redactor.redact), message, jobId])
+                """).execute(arguments: [state.rawValue, now, error.map(Redactor.redact), message, jobId])
         }
     }
 
