@@ -69,4 +69,45 @@ struct SyncBookkeepingTests {
         usleep(1_200_000) // a dozen ticks, five scheduler checks
         #expect(catalog.writeTotals == before)
     }
+
+    @Test("stale lock and temporary files are cleared after an interrupted sync, and never looked for otherwise")
+    func staleFilesOnlyAfterInterruption() throws {
+        let (home, catalog) = try makeHome("stale")
+        defer { try? FileManager.default.removeItem(atPath: home.root) }
+        let upstream = home.root + "/up.git"
+        var stream = FastImport()
+        stream.commit("refs/heads/main", parent: nil, files: [("a", "1")])
+        try stream.run(into: upstream)
+        let mirror = try catalog.addMirror(Mirror(name: "m", upstream: upstream), actor: .local)
+        let syncer = Syncer(home: home, catalog: catalog)
+        #expect(syncer.sync(mirror, trigger: .manual, actor: .local).result == .updated)
+        let path = home.mirrorPath("m")
+        let refLock = path + "/refs/heads/main.lock"
+        let tmpPack = path + "/objects/pack/pack_git2_0123456789abcdef"
+        func leaveDebris() {
+            FileManager.default.createFile(atPath: refLock, contents: Data("x".utf8))
+            FileManager.default.createFile(atPath: tmpPack, contents: Data("x".utf8))
+        }
+
+        // Nothing says a sync was interrupted: an up-to-date sync does not scan the repository.
+        leaveDebris()
+        #expect(syncer.sync(mirror, trigger: .manual, actor: .local).result == .upToDate)
+        #expect(FileManager.default.fileExists(atPath: tmpPack))
+
+        // A sync killed mid-fetch leaves its mark in the mirror's lock file: the next one clears the debris
+        // and fetches (the stale ref lock would otherwise make it fail).
+        do {
+            let lock = try #require(try FileLock.tryAcquire(path: home.lockPath("m")))
+            lock.mark("fetching")
+        }
+        var next = FastImport()
+        next.commit("refs/heads/main", parent: nil, files: [("a", "2")], message: "rewritten")
+        try next.run(into: upstream)
+        let report = syncer.sync(mirror, trigger: .manual, actor: .local)
+        #expect(report.result == .updated, "\(report.error ?? "")")
+        #expect(!FileManager.default.fileExists(atPath: refLock))
+        #expect(!FileManager.default.fileExists(atPath: tmpPack))
+        let lock = try #require(try FileLock.tryAcquire(path: home.lockPath("m")))
+        #expect(!lock.isMarked, "a sync that finished clears the mark")
+    }
 }
