@@ -110,4 +110,30 @@ struct SyncBookkeepingTests {
         let lock = try #require(try FileLock.tryAcquire(path: home.lockPath("m")))
         #expect(!lock.isMarked, "a sync that finished clears the mark")
     }
+
+    @Test("connections to one host start at least the spacing apart; other hosts do not wait")
+    func connectionPacing() throws {
+        let gate = HostGate(limit: 2, connectSpacing: 2_000_000)
+        final class Starts: @unchecked Sendable {
+            let lock = NSLock()
+            var times: [UInt64] = []
+            func add() { lock.lock(); times.append(DispatchTime.now().uptimeNanoseconds); lock.unlock() }
+        }
+        let recorded = Starts()
+        let group = DispatchGroup()
+        for _ in 0..<8 {
+            group.enter()
+            Thread {
+                gate.paceConnect("git.example.org")
+                recorded.add()
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        let starts = recorded.times.sorted()
+        #expect(starts.last! - starts.first! >= 7 * 2_000_000 - 500_000, "8 starts spread over at least 7 spacings")
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        gate.paceConnect("other.example.org")
+        #expect(DispatchTime.now().uptimeNanoseconds - t0 < 1_000_000)
+    }
 }

@@ -102,7 +102,9 @@ public struct Syncer: Sendable {
         }
         progress(SyncProgress(mirror: mirror.name, phase: .checking, transfer: TransferProgress()))
         if isCancelled() { throw GitError.cancelled }
+        let host = (try? UpstreamURL(mirror.upstream))?.host ?? "local"
         let session = try RemoteSession(repository: repo, url: mirror.upstream, context: context)
+        hostGate?.paceConnect(host)
         let listing = try session.list()
         let behind = Self.differences(local: before, remote: listing.refs, prune: mirror.prune)
         let headMatches = listing.defaultBranch == nil || listing.defaultBranch == headBefore
@@ -114,7 +116,6 @@ public struct Syncer: Sendable {
         lock.mark("fetching")
         var outcome = SyncOutcome(result: .updated, behind: behind)
         if behind > 0 {
-            let host = (try? UpstreamURL(mirror.upstream))?.host ?? "local"
             if let gate = hostGate {
                 guard gate.enter(host, cancelled: isCancelled) else { throw GitError.cancelled }
             }
