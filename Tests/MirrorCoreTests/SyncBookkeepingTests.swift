@@ -55,6 +55,45 @@ struct SyncBookkeepingTests {
         #expect(state.refCount == 50 && state.status == .ok && state.headRef == "refs/heads/b0")
     }
 
+    @Test("a job row reads back exactly as written, every column")
+    func jobRowRoundTrip() throws {
+        let (home, catalog) = try makeHome("jobrow")
+        defer { try? FileManager.default.removeItem(atPath: home.root) }
+        let mirror = try catalog.addMirror(Mirror(name: "m", upstream: "https://example.org/m.git"), actor: .local)
+        var job = Job(mirrorId: mirror.id!, kind: .verify, trigger: .webhook, actor: Actor(user: "ann", source: "10.0.0.1"),
+                      createdAt: Date(timeIntervalSince1970: 1_800_000_000.125))
+        job.state = .running
+        job.attempts = 2
+        job.startedAt = Date(timeIntervalSince1970: 1_800_000_001.5)
+        job.heartbeatAt = Date(timeIntervalSince1970: 1_800_000_002)
+        job.engineId = "host:1:abc"
+        job.phase = "hashing"
+        job.unitsDone = 3; job.unitsTotal = 7; job.bytesDone = 300; job.bytesTotal = 700
+        job.rate = 12.5
+        job.message = "m"; job.error = "e"
+        job.cancelRequested = true
+        try catalog.write { db in try job.insert(db) }
+        #expect(try catalog.job(id: job.id!) == job)
+        #expect(try catalog.activeJobs().map(\.job) == [job])
+    }
+
+    @Test("a claim takes the highest priority, then the oldest, per kind's free slots and one job per mirror")
+    func claimOrder() throws {
+        let (home, catalog) = try makeHome("claim")
+        defer { try? FileManager.default.removeItem(atPath: home.root) }
+        let m = try (0..<4).map { try catalog.addMirror(Mirror(name: "m\($0)", upstream: "https://example.org/m\($0).git"), actor: .local) }
+        let scheduled = try catalog.enqueue([m[0], m[1]], kind: .sync, trigger: .schedule, actor: .scheduler)
+        let manual = try catalog.enqueue([m[2]], kind: .sync, trigger: .manual, actor: .local)
+        let lfs = try catalog.enqueue([m[2], m[3]], kind: .lfs, trigger: .manual, actor: .local)
+        let claimed = try catalog.claim(engineId: "e", freeSlots: [.sync: 2, .lfs: 2, .verify: 1])
+        // m2's sync (manual) goes first; m2's LFS job waits for it; m0's sync is older than m1's.
+        #expect(claimed.map(\.id) == [manual[0].id, lfs[1].id, scheduled[0].id])
+        #expect(claimed.allSatisfy { $0.state == .running && $0.engineId == "e" && $0.attempts == 1 && $0.phase == "starting" })
+        let next = try catalog.claim(engineId: "e", freeSlots: [.sync: 1, .lfs: 1], only: [scheduled[1].id!])
+        #expect(next.map(\.id) == [scheduled[1].id])
+        #expect(try catalog.claim(engineId: "e", freeSlots: [.sync: 8, .lfs: 8]).isEmpty, "m2's LFS job waits while m2 syncs")
+    }
+
     @Test("an idle engine commits no write transaction between heartbeats")
     func idleEngineWritesNothing() throws {
         let (home, catalog) = try makeHome("idle")

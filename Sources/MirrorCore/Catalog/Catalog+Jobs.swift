@@ -44,37 +44,42 @@ extension Catalog {
         return try write { db in
             var slots = freeSlots
             var busyMirrors = Set(try Int64.fetchAll(db, sql: "SELECT mirror_id FROM job WHERE state = 'running'"))
-            // Only kinds with a free slot, on mirrors with nothing running; decoded one by one and only until
-            // the slots are full (an engine claims on every job's end, with up to thousands queued).
-            let candidates = try Job.filter(Column("state") == JobState.queued.rawValue)
-                .filter(kinds.contains(Column("kind")))
-                .filter(sql: "mirror_id NOT IN (SELECT mirror_id FROM job WHERE state = 'running')")
-                .order(Column("priority").desc, Column("id"))
-                .limit(only == nil ? 500 : 5000)
-                .fetchCursor(db)
-            var claimed: [Job] = []
-            while slots.values.contains(where: { $0 > 0 }), var job = try candidates.next() {
-                guard let free = slots[job.kind], free > 0, !busyMirrors.contains(job.mirrorId) else { continue }
-                if let only, !only.contains(job.id!) { continue }
-                job.state = .running
-                job.engineId = engineId
-                job.startedAt = now
-                job.heartbeatAt = now
-                job.attempts += 1
-                job.phase = "starting"
-                slots[job.kind] = free - 1
-                busyMirrors.insert(job.mirrorId)
-                claimed.append(job)
+            // An engine claims on every job's end, with up to thousands queued: per kind with a free slot, read
+            // only the few columns that decide, and only as many rows as could be claimed; then decode just the
+            // claimed jobs.
+            var candidates: [(id: Int64, mirrorId: Int64, kind: JobKind, priority: Int)] = []
+            let query = try db.cachedStatement(sql: """
+                SELECT id, mirror_id, priority FROM job
+                WHERE state = 'queued' AND kind = ? AND mirror_id NOT IN (SELECT mirror_id FROM job WHERE state = 'running')
+                ORDER BY priority DESC, id LIMIT ?
+                """)
+            for (kind, free) in slots where free > 0 {
+                let rows = try Row.fetchCursor(query, arguments: [kind.rawValue, only == nil ? free + 16 : 5000])
+                var taken = 0
+                while taken < free + 16, let row = try rows.next() {
+                    let id: Int64 = row[0]
+                    if let only, !only.contains(id) { continue }
+                    candidates.append((id, row[1], kind, row[2]))
+                    taken += 1
+                }
             }
-            // Written once the cursor is done with the table.
+            candidates.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.id < $1.id }
+            var chosen: [Int64] = []
+            for c in candidates {
+                guard let free = slots[c.kind], free > 0, !busyMirrors.contains(c.mirrorId) else { continue }
+                slots[c.kind] = free - 1
+                busyMirrors.insert(c.mirrorId)
+                chosen.append(c.id)
+            }
+            guard !chosen.isEmpty else { return [] }
             let update = try db.cachedStatement(sql: """
-                UPDATE job SET state = 'running', engine_id = ?, started_at = ?, heartbeat_at = ?, attempts = ?, phase = ?
+                UPDATE job SET state = 'running', engine_id = ?, started_at = ?, heartbeat_at = ?, attempts = attempts + 1,
+                    phase = 'starting'
                 WHERE id = ?
                 """)
-            for job in claimed {
-                try update.execute(arguments: [engineId, now, now, job.attempts, job.phase, job.id!])
-            }
-            return claimed
+            for id in chosen { try update.execute(arguments: [engineId, now, now, id]) }
+            let order = Dictionary(uniqueKeysWithValues: chosen.enumerated().map { ($1, $0) })
+            return try Job.fetchAll(db, keys: chosen).sorted { order[$0.id!]! < order[$1.id!]! }
         }
     }
 
