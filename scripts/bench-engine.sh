@@ -19,7 +19,7 @@
 # scripts/bench/genrepos.py, cached), served by a real `git daemon` on 127.0.0.1. The LFS data for (b) is
 # cached in bench-work/engine-data; bench-work/engine/ is rebuilt on every run.
 #
-# Knobs (environment): BENCH_ENGINE_COUNT (1000), BENCH_ENGINE_ROUNDS (3), BENCH_ENGINE_WATCH_ROUNDS (7
+# Knobs (environment): BENCH_ENGINE_COUNT (1000), BENCH_ENGINE_ROUNDS (3), BENCH_ENGINE_WATCH_ROUNDS (9
 # pairs), BENCH_ENGINE_VERIFY_MB (384: LFS data each verify job hashes), BENCH_STRICT=1 to exit 3 when a
 # target is missed.
 set -euo pipefail
@@ -43,7 +43,7 @@ DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
 
 COUNT=${BENCH_ENGINE_COUNT:-1000}
 ROUNDS=${BENCH_ENGINE_ROUNDS:-3}
-WATCH_ROUNDS=${BENCH_ENGINE_WATCH_ROUNDS:-7}
+WATCH_ROUNDS=${BENCH_ENGINE_WATCH_ROUNDS:-9}
 VERIFY_MB=${BENCH_ENGINE_VERIFY_MB:-384}
 PARALLEL=8                # mirrordeck's default max_syncs, and xargs -P for git
 WATCHED_JOBS=8
@@ -141,7 +141,7 @@ writes() {
         $1 == "mirrordeck_catalog_rows_written_total" { r = $2 }
         END { if (t == "" || r == "") exit 1; printf "%d %d\n", t, r }'
 }
-first_job_id() { sed -n 's/^queued .*job #\([0-9]*\) .*/\1/p' "$1" | sort -n | head -n1; }
+first_job_id() { awk 'match($0, /^queued .*job #[0-9]+ /) { split(substr($0, RSTART, RLENGTH), a, "#"); n = a[2] + 0; if (!m || n < m) m = n } END { print m }' "$1"; }
 
 # --- (a) job throughput -----------------------------------------------------------------------------------
 say "(a) setting up $COUNT up-to-date mirrors (mirrordeck import + sync --all; git clone --mirror)"
@@ -275,7 +275,7 @@ DAEMON_B_PID=$MD_PID
 # verify_round SIDE (alone | watched): queue 8 verify jobs, wait until all ended. Appends to times/SIDE:
 # wall span_s engine_cpu machine_cpu tx p50_job_ms max_job_ms [reader: snapshots/s reader_cpu]
 verify_round() {
-    local side=$1 w0 w1 t0 t1 m0 m1 c0 c1 first reader="" extra=""
+    local side=$1 w0 w1 t0 t1 m0 m1 c0 c1 r0=0 r1=0 first reader="" extra=""
     if [ "$side" = watched ]; then
         "$BIN" watch-catalog --home "$HOME_B" >"$RUN/reader.json" 2>"$RUN/reader.err" &
         reader=$!
@@ -284,17 +284,21 @@ verify_round() {
     fi
     read -r -a w0 < <(writes)
     c0=$(proc_cpu "$DAEMON_B_PID"); m0=$(machine_cpu)
+    [ -z "$reader" ] || r0=$(proc_cpu "$reader")
     t0=$EPOCHREALTIME
     "$BIN" verify --all --no-wait --home "$HOME_B" >"$RUN/enqueue.out"
     first=$(first_job_id "$RUN/enqueue.out")
     python3 "$HELPERS/engine-jobs.py" wait "$HOME_B/catalog.sqlite" "$first" "$WATCHED_JOBS"
     t1=$EPOCHREALTIME
     c1=$(proc_cpu "$DAEMON_B_PID"); m1=$(machine_cpu)
+    [ -z "$reader" ] || r1=$(proc_cpu "$reader")
     read -r -a w1 < <(writes)
     if [ -n "$reader" ]; then
         kill -TERM "$reader"
         wait "$reader" || { echo "bench-engine: the reader failed: $(cat "$RUN/reader.err" "$RUN/reader.json")" >&2; exit 1; }
-        extra=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.2f %.3f" % (r["snapshots_per_second"], r["cpu_seconds"]))' "$RUN/reader.json")
+        # Snapshots a second during the round: the one before it is the reader's first full load.
+        extra=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.2f %.3f %.3f" % ((r["snapshots"] - 1) / float(sys.argv[2]), r["cpu_seconds"], float(sys.argv[3])))' \
+            "$RUN/reader.json" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$(awk -v a="$r0" -v b="$r1" 'BEGIN { print b - a }')")
     fi
     read -r n ok _ _ span p50 _ max _ _ < <(python3 "$HELPERS/engine-jobs.py" stats "$HOME_B/catalog.sqlite" "$first" "$WATCHED_JOBS")
     [ "$ok" -eq "$WATCHED_JOBS" ] || { echo "bench-engine: $ok of $WATCHED_JOBS verify jobs succeeded (first job #$first)" >&2; exit 1; }
@@ -356,6 +360,9 @@ B_ALONE_MCPU=$(m alone 4)
 B_WATCHED_MCPU=$(m watched 4)
 B_SNAPS=$(m watched 8)
 B_READER_CPU=$(m watched 9)
+B_READER_ROUND=$(m watched 10)
+READER_ROUND_SHARE=$(awk -v r="$B_READER_ROUND" -v c="$B_WATCHED_CPU" 'BEGIN { printf "%.2f", r / c * 100 }')
+ENGINE_CPU_DIFF=$(awk -v a="$B_ALONE_CPU" -v w="$B_WATCHED_CPU" 'BEGIN { printf "%+.1f", (w / a - 1) * 100 }')
 SLOW=$(awk -v a="$B_ALONE" -v w="$B_WATCHED" 'BEGIN { printf "%+.1f", (w / a - 1) * 100 }')
 SLOW_WALL=$(awk -v a="$B_ALONE_WALL" -v w="$B_WATCHED_WALL" 'BEGIN { printf "%+.1f", (w / a - 1) * 100 }')
 # Per pair (same moment of the run), then the median of the pairs' ratios: less sensitive to drift in load.
@@ -450,7 +457,11 @@ without drawing. $WATCH_ROUNDS pairs of rounds after a warm-up pair, the order i
 
 - Slowdown, watched ÷ alone − 1: $PAIR_SLOW % as the median of the $WATCH_ROUNDS pairs' own ratios (pairs: $PAIRS);
   $SLOW % between the medians of the spans, $SLOW_WALL % between the medians of whole rounds (queueing and the poll included).
-- The reader took $B_SNAPS snapshots a second and $(secs "$B_READER_CPU") of CPU a round (median), $READER_SHARE % of the engine's CPU in
+- Load-independent view: during a round the reader used $(secs "$B_READER_ROUND") of CPU (its /proc stat at the queueing and at the
+  last job's end; median), $READER_ROUND_SHARE % of the engine's $(secs "$B_WATCHED_CPU"); the engine's own CPU a round was $ENGINE_CPU_DIFF % watched vs alone.
+  On a CPU-bound run that share is what the reader can take from the jobs; the wall-clock ratios above add whatever else ran.
+- The reader took $B_SNAPS snapshots a second during a round (it publishes one whenever \`data_version\` moved, at most 10 a second)
+  and $(secs "$B_READER_CPU") of CPU in all (median; its process start and first full load before the round included), $READER_SHARE % of the engine's CPU in
   those rounds. "Progress writes" are the daemon's write transactions during the round (job claims, progress, ends, audit records, heartbeats).
 - Span is the first claim to the last end by the engine's clock; the whole round adds queueing and the 20 ms completion poll.
   $WATCHED_JOBS jobs hash ${WATCHED_JOBS} × $VERIFY_MB MiB a round on $CORES cores: CPU-bound, so any CPU the reader takes shows up in the span.
@@ -462,7 +473,7 @@ say "summary (details in docs/benchmarks.md)"
 echo "  (a) $COUNT no-op syncs by the daemon: $(secs "$A_WALL") = $JPS jobs/s (engine span $(secs "$A_SPAN")); xargs -P $PARALLEL git fetch: $(secs "$G_WALL") = $GPS repos/s"
 echo "      catalog writes per job: $TX_JOB transactions, $ROWS_JOB rows; idle daemon: $IDLE_WRITES transactions/s"
 echo "  (b) $WATCHED_JOBS verify jobs: alone $(secs "$B_ALONE"), watched $(secs "$B_WATCHED"): $PAIR_SLOW % (target ≤ +$TARGET_SLOWDOWN %) $V_WATCH"
-echo "      reader: $B_SNAPS snapshots/s, $(secs "$B_READER_CPU") CPU a round"
+echo "      reader: $B_SNAPS snapshots/s, $(secs "$B_READER_ROUND") CPU during a round = $READER_ROUND_SHARE % of the engine's; engine CPU watched vs alone $ENGINE_CPU_DIFF %"
 echo "  load average: $LOAD_START at start, $LOAD_END at the end; total ${SECONDS} s"
 
 if [ "${BENCH_STRICT:-}" = 1 ] && [ "$V_WATCH" != "✅ pass" ]; then
