@@ -150,6 +150,31 @@ struct SyncBookkeepingTests {
         #expect(!lock.isMarked, "a sync that finished clears the mark")
     }
 
+    @Test("at most four ref listings wait for one host's answer at once")
+    func listingsInFlight() throws {
+        let gate = HostGate(limit: 2, connectSpacing: 0)
+        final class Count: @unchecked Sendable {
+            let lock = NSLock()
+            var now = 0, peak = 0
+            func change(_ d: Int) { lock.lock(); now += d; peak = max(peak, now); lock.unlock() }
+        }
+        let count = Count()
+        let group = DispatchGroup()
+        for _ in 0..<8 {
+            group.enter()
+            Thread {
+                gate.enterListing("git.example.org")
+                count.change(1)
+                usleep(20_000)
+                count.change(-1)
+                gate.leaveListing("git.example.org")
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        #expect(count.peak == HostGate.listingsInFlight)
+    }
+
     @Test("connections to one host start at least the spacing apart; other hosts do not wait")
     func connectionPacing() throws {
         let gate = HostGate(limit: 2, connectSpacing: 2_000_000)

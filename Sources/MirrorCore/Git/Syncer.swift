@@ -104,8 +104,10 @@ public struct Syncer: Sendable {
         if isCancelled() { throw GitError.cancelled }
         let host = (try? UpstreamURL(mirror.upstream))?.host ?? "local"
         let session = try RemoteSession(repository: repo, url: mirror.upstream, context: context)
-        hostGate?.paceConnect(host)
-        let listing = try session.list()
+        hostGate?.enterListing(host)
+        let listed = Result { try session.list() }
+        hostGate?.leaveListing(host)
+        let listing = try listed.get()
         let behind = Self.differences(local: before, remote: listing.refs, prune: mirror.prune)
         let headMatches = listing.defaultBranch == nil || listing.defaultBranch == headBefore
 

@@ -25,6 +25,30 @@ final class HostGate: @unchecked Sendable {
         self.connectSpacing = connectSpacing
     }
 
+    /// Ref listings to one host that may be waiting for their answer at once: below the listen backlog of
+    /// 5 that `git daemon` (and many servers) use, so this engine's own connects can never overflow it, however
+    /// late the server gets to accept them. A listing that got its answer has been accepted and leaves.
+    static let listingsInFlight = 4
+    private var listing: [String: Int] = [:]
+
+    /// Waits for one of `host`'s listing slots, then paces the connection's start (see `paceConnect`).
+    /// Call `leaveListing` once the listing is answered (or failed).
+    func enterListing(_ host: String) {
+        condition.lock()
+        while listing[host, default: 0] >= Self.listingsInFlight { condition.wait() }
+        listing[host, default: 0] += 1
+        condition.unlock()
+        paceConnect(host)
+    }
+
+    func leaveListing(_ host: String) {
+        condition.lock()
+        listing[host, default: 1] -= 1
+        if listing[host] == 0 { listing[host] = nil }
+        condition.broadcast()
+        condition.unlock()
+    }
+
     /// Waits until a new connection to `host` may start: starts are at least `connectSpacing` apart.
     func paceConnect(_ host: String) {
         condition.lock()
