@@ -299,7 +299,7 @@ KERNEL=$(uname -sr)
 OS=$( (. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-}") || true)
 FSTYPE=$(findmnt -no FSTYPE -T "$WORK" 2>/dev/null || echo "?")
 GIT_VERSION=$(git --version | sed 's/^git version //')
-LIBGIT2_PATH=$(ldd "$BIN" 2>/dev/null | awk '/libgit2/ { print $3; exit }')
+LIBGIT2_PATH=$(ldd "$BIN" 2>/dev/null | awk '/libgit2/ && !p { print $3; p = 1 }')
 LIBGIT2="?"
 if [ -n "$LIBGIT2_PATH" ]; then
     pkg=$(dpkg-query -S "$(readlink -f "$LIBGIT2_PATH")" 2>/dev/null | head -n1 | cut -d: -f1 || true)

@@ -10,6 +10,7 @@ public final class Metrics: @unchecked Sendable {
     private let lock = NSLock()
     private let syncDuration: ValueHistogram
     private var perMirror: [String: [Gauge]] = [:]
+    private var reportedWrites = (transactions: 0, rows: 0)
 
     public init(catalog: Catalog) {
         self.catalog = catalog
@@ -22,7 +23,14 @@ public final class Metrics: @unchecked Sendable {
             _ = registry.makeCounter(name: "mirrordeck_verify_results_total", labels: [("result", result)], help: "Verify jobs by outcome.")
         }
         _ = registry.makeCounter(name: "mirrordeck_lfs_bytes_fetched_total", help: "Bytes of LFS objects downloaded by this daemon.")
+        _ = registry.makeCounter(name: Self.writeTransactions, help: Self.writeTransactionsHelp)
+        _ = registry.makeCounter(name: Self.rowsWritten, help: Self.rowsWrittenHelp)
     }
+
+    static let writeTransactions = "mirrordeck_catalog_write_transactions_total"
+    static let writeTransactionsHelp = "Write transactions this daemon committed to the catalog (engine, scheduler, webhooks)."
+    static let rowsWritten = "mirrordeck_catalog_rows_written_total"
+    static let rowsWrittenHelp = "Catalog rows this daemon inserted, updated or deleted (SQLite total_changes of its writer connection)."
 
     /// Counts a finished job (the engine calls this).
     public func record(_ finished: JobFinished) {
@@ -78,6 +86,12 @@ public final class Metrics: @unchecked Sendable {
                 .set(Double(running.filter { $0.job.kind == kind }.count))
         }
         registry.makeGauge(name: "mirrordeck_mirrors", help: "Mirrors in the catalog.").set(Double(summaries.count))
+        let writes = catalog.writeTotals
+        registry.makeCounter(name: Self.writeTransactions, help: Self.writeTransactionsHelp)
+            .increment(by: Int64(writes.transactions - reportedWrites.transactions))
+        registry.makeCounter(name: Self.rowsWritten, help: Self.rowsWrittenHelp)
+            .increment(by: Int64(writes.rows - reportedWrites.rows))
+        reportedWrites = writes
         return registry.emitToString()
     }
 }

@@ -74,8 +74,10 @@ struct SyncCommand: ParsableCommand {
         var failed = 0
         var reports: [[String: Any]] = []
         for job in finished {
-            let run = job.kind == .sync ? try catalog.lastRun(jobId: job.id!) : nil
             if job.state != .succeeded { failed += 1 }
+            // The text output printed its lines as jobs ended; only JSON needs each run again.
+            guard json else { continue }
+            let run = job.kind == .sync ? try catalog.lastRun(jobId: job.id!) : nil
             reports.append([
                 "name": names[job.mirrorId] ?? "?",
                 "job": job.id!,

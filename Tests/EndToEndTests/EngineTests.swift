@@ -192,6 +192,16 @@ struct EngineTests {
         #expect(value("mirrordeck_queue_depth", ["kind": "sync"]) == 0)
         #expect(value("mirrordeck_lfs_bytes_fetched_total", [:]) != nil)
         #expect(value("mirrordeck_verify_results_total", ["result": "succeeded"]) != nil)
+        // Two syncs: at least their claims, runs and ends were written, each changing rows.
+        let transactions = try #require(value("mirrordeck_catalog_write_transactions_total", [:]))
+        #expect(transactions >= 6)
+        #expect((value("mirrordeck_catalog_rows_written_total", [:]) ?? 0) > transactions)
+        // Idle, the daemon writes only its heartbeats (two transactions every 2 s).
+        usleep(1_500_000)
+        let later = try Curl.get(daemon.base + "/metrics").body
+        let after = later.split(separator: "\n").first { $0.hasPrefix("mirrordeck_catalog_write_transactions_total ") }
+            .flatMap { Double($0.split(separator: " ")[1]) }
+        #expect(after.map { $0 - transactions <= 2 } == true, "idle writes: \(String(describing: after)) after \(transactions)")
     }
 
     @Test("GitHub webhooks: a signed push queues a sync within a second; bad, missing, replayed, unknown and huge are refused")

@@ -14,7 +14,6 @@ public enum AuditJobRunner {
             let auditor = Auditor(home: home, catalog: catalog, defaultThreads: config.verifyThreads)
             let report = auditor.audit(mirror: mirror, options: options, actor: Actor(description: job.actor), trigger: job.trigger,
                                        jobId: job.id, onProgress: { context.report($0) }, isCancelled: { context.isCancelled })
-            context.flush()
             return jobResult(report)
         }
     }

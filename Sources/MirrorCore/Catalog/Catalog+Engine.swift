@@ -35,18 +35,27 @@ extension Catalog {
     }
 
     /// Queues scheduled syncs for mirrors whose next run has come and that have nothing queued or running.
+    ///
+    /// The engine asks four times a second: a read finds out whether anything is due, so the usual answer
+    /// (nothing) costs no write transaction and never waits for, or holds up, another writer.
     @discardableResult
     public func enqueueDue(now: Date = Date()) throws -> [Job] {
-        try write { db in
-            let due = try Mirror.fetchAll(db, sql: """
-                SELECT mirror.* FROM mirror JOIN mirror_state ON mirror_state.mirror_id = mirror.id
-                WHERE mirror_state.next_run_at IS NOT NULL AND mirror_state.next_run_at <= ?
-                  AND mirror_state.status != 'paused'
-                  AND NOT EXISTS (SELECT 1 FROM job WHERE job.mirror_id = mirror.id AND job.state IN ('queued', 'running'))
-                ORDER BY mirror_state.next_run_at LIMIT 1000
-                """, arguments: [now])
-            return try due.map { try Self.enqueue($0, kind: .sync, trigger: .schedule, actor: .scheduler, now: now, db: db) }
+        guard try read({ db in try Self.dueMirrors(now: now, limit: 1, db: db) }).isEmpty == false else { return [] }
+        return try write { db in
+            try Self.dueMirrors(now: now, limit: 1000, db: db).map {
+                try Self.enqueue($0, kind: .sync, trigger: .schedule, actor: .scheduler, now: now, db: db)
+            }
         }
+    }
+
+    private static func dueMirrors(now: Date, limit: Int, db: Database) throws -> [Mirror] {
+        try Mirror.fetchAll(db, sql: """
+            SELECT mirror.* FROM mirror JOIN mirror_state ON mirror_state.mirror_id = mirror.id
+            WHERE mirror_state.next_run_at IS NOT NULL AND mirror_state.next_run_at <= ?
+              AND mirror_state.status != 'paused'
+              AND NOT EXISTS (SELECT 1 FROM job WHERE job.mirror_id = mirror.id AND job.state IN ('queued', 'running'))
+            ORDER BY mirror_state.next_run_at LIMIT ?
+            """, arguments: [now, limit])
     }
 
     /// Pauses a mirror: no scheduled syncs until it is resumed; queued scheduled jobs are dropped.

@@ -34,30 +34,52 @@ extension Catalog {
     /// Highest priority first, then oldest.
     /// `only` restricts the claim to those job ids (an engine embedded in a CLI runs just what it follows).
     public func claim(engineId: String, freeSlots: [JobKind: Int], only: Set<Int64>? = nil, now: Date = Date()) throws -> [Job] {
-        guard freeSlots.values.contains(where: { $0 > 0 }) else { return [] }
+        let kinds = freeSlots.filter { $0.value > 0 }.keys.map(\.rawValue)
+        guard !kinds.isEmpty else { return [] }
+        // The engine asks ten times a second; with nothing queued, a read answers without a write transaction.
+        let anyQueued = try read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM job WHERE state = 'queued' AND kind IN (\(kinds.map { "'\($0)'" }.joined(separator: ","))))") ?? false
+        }
+        guard anyQueued else { return [] }
         return try write { db in
             var slots = freeSlots
             var busyMirrors = Set(try Int64.fetchAll(db, sql: "SELECT mirror_id FROM job WHERE state = 'running'"))
-            let candidates = try Job.filter(Column("state") == JobState.queued.rawValue)
-                .order(Column("priority").desc, Column("id"))
-                .limit(500)
-                .fetchAll(db)
-            var claimed: [Job] = []
-            for var job in candidates {
-                guard let free = slots[job.kind], free > 0, !busyMirrors.contains(job.mirrorId) else { continue }
-                if let only, !only.contains(job.id!) { continue }
-                job.state = .running
-                job.engineId = engineId
-                job.startedAt = now
-                job.heartbeatAt = now
-                job.attempts += 1
-                job.phase = "starting"
-                try job.update(db)
-                slots[job.kind] = free - 1
-                busyMirrors.insert(job.mirrorId)
-                claimed.append(job)
+            // An engine claims on every job's end, with up to thousands queued: per kind with a free slot, read
+            // only the few columns that decide, and only as many rows as could be claimed; then decode just the
+            // claimed jobs.
+            var candidates: [(id: Int64, mirrorId: Int64, kind: JobKind, priority: Int)] = []
+            let query = try db.cachedStatement(sql: """
+                SELECT id, mirror_id, priority FROM job
+                WHERE state = 'queued' AND kind = ? AND mirror_id NOT IN (SELECT mirror_id FROM job WHERE state = 'running')
+                ORDER BY priority DESC, id LIMIT ?
+                """)
+            for (kind, free) in slots where free > 0 {
+                let rows = try Row.fetchCursor(query, arguments: [kind.rawValue, only == nil ? free + 16 : 5000])
+                var taken = 0
+                while taken < free + 16, let row = try rows.next() {
+                    let id: Int64 = row[0]
+                    if let only, !only.contains(id) { continue }
+                    candidates.append((id, row[1], kind, row[2]))
+                    taken += 1
+                }
             }
-            return claimed
+            candidates.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.id < $1.id }
+            var chosen: [Int64] = []
+            for c in candidates {
+                guard let free = slots[c.kind], free > 0, !busyMirrors.contains(c.mirrorId) else { continue }
+                slots[c.kind] = free - 1
+                busyMirrors.insert(c.mirrorId)
+                chosen.append(c.id)
+            }
+            guard !chosen.isEmpty else { return [] }
+            let update = try db.cachedStatement(sql: """
+                UPDATE job SET state = 'running', engine_id = ?, started_at = ?, heartbeat_at = ?, attempts = attempts + 1,
+                    phase = 'starting'
+                WHERE id = ?
+                """)
+            for id in chosen { try update.execute(arguments: [engineId, now, now, id]) }
+            let order = Dictionary(uniqueKeysWithValues: chosen.enumerated().map { ($1, $0) })
+            return try Job.fetchAll(db, keys: chosen).sorted { order[$0.id!]! < order[$1.id!]! }
         }
     }
 
@@ -71,8 +93,10 @@ extension Catalog {
         }
     }
 
-    /// Ends a job. `requeue` puts it back in the queue instead (engine shutdown).
-    public func finishJob(jobId: Int64, state: JobState, error: String?, message: String? = nil, requeue: Bool = false, now: Date = Date()) throws {
+    /// Ends a job, with the last progress its throttle held back (if any). `requeue` puts it back in the
+    /// queue instead (engine shutdown).
+    public func finishJob(jobId: Int64, state: JobState, error: String?, message: String? = nil, progress: JobProgress? = nil,
+                          requeue: Bool = false, now: Date = Date()) throws {
         try write { db in
             if requeue {
                 try db.execute(sql: """
@@ -82,10 +106,15 @@ extension Catalog {
                     """, arguments: [jobId])
                 return
             }
-            try db.execute(sql: """
+            if let p = progress {
+                try db.cachedStatement(sql: """
+                    UPDATE job SET units_done = ?, units_total = ?, bytes_done = ?, bytes_total = ?, message = ? WHERE id = ?
+                    """).execute(arguments: [p.unitsDone, p.unitsTotal, p.bytesDone, p.bytesTotal, p.message, jobId])
+            }
+            try db.cachedStatement(sql: """
                 UPDATE job SET state = ?, ended_at = ?, error = ?, message = COALESCE(?, message), phase = 'done', rate = 0
                 WHERE id = ?
-                """, arguments: [state.rawValue, now, error.map(Redactor.redact), message, jobId])
+                """).execute(arguments: [state.rawValue, now, error.map(Redactor.redact), message, jobId])
         }
     }
 

@@ -28,8 +28,11 @@ extension Catalog {
     public func beginRun(mirror: Mirror, trigger: Trigger, actor: Actor, jobId: Int64? = nil) throws -> SyncRun {
         try write { db in
             var run = SyncRun(mirrorId: mirror.id!, jobId: jobId, trigger: trigger, actor: actor.description, startedAt: Date())
-            try run.insert(db)
-            try db.execute(sql: "UPDATE mirror_state SET status = 'syncing' WHERE mirror_id = ?", arguments: [mirror.id!])
+            try db.cachedStatement(sql: """
+                INSERT INTO sync_run (mirror_id, job_id, trigger, actor, started_at, result) VALUES (?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [run.mirrorId, run.jobId, run.trigger.rawValue, run.actor, run.startedAt, run.result.rawValue])
+            run.id = db.lastInsertedRowID
+            try db.cachedStatement(sql: "UPDATE mirror_state SET status = 'syncing' WHERE mirror_id = ?").execute(arguments: [mirror.id!])
             return run
         }
     }
@@ -48,9 +51,14 @@ extension Catalog {
             run.refsUpdated = outcome.refsUpdated
             run.refsDeleted = outcome.refsDeleted
             run.error = outcome.error.map(Redactor.redact)
-            try run.update(db)
+            try db.cachedStatement(sql: """
+                UPDATE sync_run SET ended_at = ?, duration_ms = ?, result = ?, bytes_received = ?, objects_received = ?,
+                    refs_updated = ?, refs_deleted = ?, error = ?
+                WHERE id = ?
+                """).execute(arguments: [run.endedAt, run.durationMs, run.result.rawValue, run.bytesReceived, run.objectsReceived,
+                                        run.refsUpdated, run.refsDeleted, run.error, run.id])
 
-            var state = try MirrorState.fetchOne(db, key: mirror.id!) ?? MirrorState(mirrorId: mirror.id!)
+            var state = try Self.syncState(mirrorId: mirror.id!, db: db) ?? MirrorState(mirrorId: mirror.id!)
             state.lastCheckAt = now
             switch outcome.result {
             case .updated, .upToDate:
@@ -64,10 +72,7 @@ extension Catalog {
                 state.refCount = outcome.refs.count
                 state.nextRunAt = now.addingTimeInterval(policy.nextDelay(intervalSeconds: mirror.intervalSeconds))
                 if outcome.diskBytes > 0 { state.diskBytes = outcome.diskBytes }
-                try RefRecord.filter(Column("mirror_id") == mirror.id!).deleteAll(db)
-                for (name, target) in outcome.refs {
-                    try RefRecord(mirrorId: mirror.id!, name: name, target: target).append(to: db)
-                }
+                try Self.storeRefs(outcome.refs, mirrorId: mirror.id!, db: db)
             case .failed:
                 state.lastFailureAt = now
                 state.consecutiveFailures += 1
@@ -84,7 +89,7 @@ extension Catalog {
             case .cancelled, .running:
                 state.status = state.lastSuccessAt == nil ? .idle : (state.consecutiveFailures > 0 ? .failed : .ok)
             }
-            try state.save(db)
+            try Self.saveSyncState(state, db: db)
 
             let message: String
             switch outcome.result {
@@ -97,6 +102,69 @@ extension Catalog {
             }
             try Event(actor: actor, action: "sync", mirror: mirror.name, message: message, at: now).append(to: db)
             return (run, state)
+        }
+    }
+
+    /// A mirror's state row, decoded by column position (this runs on every sync).
+    static func syncState(mirrorId: Int64, db: Database) throws -> MirrorState? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT status, fresh_as_of, last_check_at, last_success_at, last_failure_at, behind, consecutive_failures,
+                   next_run_at, last_error, paused_reason, head_ref, ref_count, disk_bytes, lfs_objects_present,
+                   lfs_objects_total, lfs_bytes_present, lfs_bytes_total, last_audit_at, last_audit_result
+            FROM mirror_state WHERE mirror_id = ?
+            """), arguments: [mirrorId]) else { return nil }
+        var s = MirrorState(mirrorId: mirrorId)
+        s.status = MirrorStatus(rawValue: row[0] ?? "idle") ?? .idle
+        s.freshAsOf = date(row[1])
+        s.lastCheckAt = date(row[2])
+        s.lastSuccessAt = date(row[3])
+        s.lastFailureAt = date(row[4])
+        s.behind = row[5] ?? 0
+        s.consecutiveFailures = row[6] ?? 0
+        s.nextRunAt = date(row[7])
+        s.lastError = row[8]
+        s.pausedReason = row[9]
+        s.headRef = row[10]
+        s.refCount = row[11] ?? 0
+        s.diskBytes = row[12] ?? 0
+        s.lfsObjectsPresent = row[13] ?? 0
+        s.lfsObjectsTotal = row[14] ?? 0
+        s.lfsBytesPresent = row[15] ?? 0
+        s.lfsBytesTotal = row[16] ?? 0
+        s.lastAuditAt = date(row[17])
+        s.lastAuditResult = row[18]
+        return s
+    }
+
+    /// Writes the columns a sync owns (not the LFS or audit ones); inserts the row when it is missing.
+    static func saveSyncState(_ s: MirrorState, db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE mirror_state SET status = ?, fresh_as_of = ?, last_check_at = ?, last_success_at = ?, last_failure_at = ?,
+                behind = ?, consecutive_failures = ?, next_run_at = ?, last_error = ?, paused_reason = ?, head_ref = ?,
+                ref_count = ?, disk_bytes = ?
+            WHERE mirror_id = ?
+            """).execute(arguments: [s.status.rawValue, s.freshAsOf, s.lastCheckAt, s.lastSuccessAt, s.lastFailureAt,
+                                    s.behind, s.consecutiveFailures, s.nextRunAt, s.lastError, s.pausedReason, s.headRef,
+                                    s.refCount, s.diskBytes, s.mirrorId])
+        if db.changesCount == 0 {
+            var copy = s
+            try copy.insert(db)
+        }
+    }
+
+    /// Makes the recorded refs of a mirror equal `refs`, touching only the rows that differ: an up-to-date
+    /// sync (the usual one) writes none.
+    static func storeRefs(_ refs: [String: String], mirrorId: Int64, db: Database) throws {
+        var stored: [String: String] = [:]
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT name, target FROM ref WHERE mirror_id = ?"), arguments: [mirrorId])
+        while let row = try rows.next() { stored[row[0]] = row[1] }
+        let upsert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO ref (mirror_id, name, target) VALUES (?, ?, ?)")
+        for (name, target) in refs where stored[name] != target {
+            try upsert.execute(arguments: [mirrorId, name, target])
+        }
+        let delete = try db.cachedStatement(sql: "DELETE FROM ref WHERE mirror_id = ? AND name = ?")
+        for name in stored.keys where refs[name] == nil {
+            try delete.execute(arguments: [mirrorId, name])
         }
     }
 

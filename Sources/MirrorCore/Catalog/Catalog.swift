@@ -8,6 +8,7 @@ public final class Catalog: Sendable {
 
     public let path: String
     let pool: DatabasePool
+    private let writeStats = WriteStats()
 
     /// Opens (creating and migrating when needed) the catalog at `path`.
     public init(path: String) throws {
@@ -42,11 +43,19 @@ public final class Catalog: Sendable {
     /// Runs `body` in one write transaction, turning SQLite errors into `CatalogError`.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try pool.write(body)
+            return try pool.write { db in
+                let result = try body(db)
+                writeStats.count(totalChanges: db.totalChangesCount)
+                return result
+            }
         } catch let error as DatabaseError {
             throw CatalogError.database(path: path, message: error.message ?? "\(error)")
         }
     }
+
+    /// Write transactions this process has committed to the catalog, and the rows they inserted, updated
+    /// or deleted (SQLite's `total_changes()` of the writer connection), since the catalog was opened.
+    public var writeTotals: (transactions: Int, rows: Int) { writeStats.totals }
 
     /// Runs `body` on a read snapshot, turning SQLite errors into `CatalogError`.
     func read<T>(_ body: (Database) throws -> T) throws -> T {
@@ -55,5 +64,25 @@ public final class Catalog: Sendable {
         } catch let error as DatabaseError {
             throw CatalogError.database(path: path, message: error.message ?? "\(error)")
         }
+    }
+}
+
+/// Counts this process's catalog writes, for /metrics and benchmarks.
+private final class WriteStats: @unchecked Sendable {
+    private let lock = NSLock()
+    private var transactions = 0
+    private var rows = 0
+
+    func count(totalChanges: Int) {
+        lock.lock()
+        transactions += 1
+        rows = totalChanges
+        lock.unlock()
+    }
+
+    var totals: (transactions: Int, rows: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (transactions, rows)
     }
 }

@@ -48,4 +48,10 @@ public struct Event: Sendable, Equatable, Identifiable {
 extension Event: CatalogRecord {
     public static let databaseTableName = "event"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Appends the event with one prepared statement (every sync and job records one).
+    func append(to db: Database) throws {
+        try db.cachedStatement(sql: "INSERT INTO event (at, actor, source, action, mirror, message) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [at, actor, source, action, mirror, message])
+    }
 }

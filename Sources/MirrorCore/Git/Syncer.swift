@@ -64,7 +64,7 @@ public struct Syncer: Sendable {
         }
         var outcome: SyncOutcome
         do {
-            outcome = try mirrorUpstream(mirror, progress: progress, isCancelled: isCancelled)
+            outcome = try mirrorUpstream(mirror, lock: lock, progress: progress, isCancelled: isCancelled)
         } catch GitError.cancelled {
             outcome = SyncOutcome(result: .cancelled)
             outcome.error = GitError.cancelled.description
@@ -81,12 +81,17 @@ public struct Syncer: Sendable {
     }
 
     /// The git part: list, compare, fetch when needed, point HEAD at upstream's default branch.
-    func mirrorUpstream(_ mirror: Mirror, progress: @escaping (SyncProgress) -> Void,
+    ///
+    /// Whatever writes to the repository is marked in the mirror's lock file first and unmarked once it
+    /// succeeded; only a sync that finds the mark (a killed or failed predecessor) looks for the lock and
+    /// temporary files it may have left, so an up-to-date sync touches nothing on disk.
+    func mirrorUpstream(_ mirror: Mirror, lock: FileLock, progress: @escaping (SyncProgress) -> Void,
                         isCancelled: @escaping () -> Bool) throws -> SyncOutcome {
         let path = home.mirrorPath(mirror.name)
-        if FileManager.default.fileExists(atPath: path) {
+        if lock.isMarked, FileManager.default.fileExists(atPath: path) {
             GitRepository.removeStaleFiles(path: path)
         }
+        if !FileManager.default.fileExists(atPath: path + "/HEAD") { lock.mark("creating") }
         let repo = try GitRepository.openOrCreateMirror(path: path)
         let before = try repo.refs()
         let headBefore = repo.headTarget()
@@ -97,17 +102,22 @@ public struct Syncer: Sendable {
         }
         progress(SyncProgress(mirror: mirror.name, phase: .checking, transfer: TransferProgress()))
         if isCancelled() { throw GitError.cancelled }
+        let host = (try? UpstreamURL(mirror.upstream))?.host ?? "local"
         let session = try RemoteSession(repository: repo, url: mirror.upstream, context: context)
-        let listing = try session.list()
+        hostGate?.enterListing(host)
+        let listed = Result { try session.list() }
+        hostGate?.leaveListing(host)
+        let listing = try listed.get()
         let behind = Self.differences(local: before, remote: listing.refs, prune: mirror.prune)
         let headMatches = listing.defaultBranch == nil || listing.defaultBranch == headBefore
 
         if behind == 0 && headMatches {
+            lock.clearMark()
             return SyncOutcome(result: .upToDate, refs: before, headRef: headBefore, behind: 0)
         }
+        lock.mark("fetching")
         var outcome = SyncOutcome(result: .updated, behind: behind)
         if behind > 0 {
-            let host = (try? UpstreamURL(mirror.upstream))?.host ?? "local"
             if let gate = hostGate {
                 guard gate.enter(host, cancelled: isCancelled) else { throw GitError.cancelled }
             }
@@ -125,6 +135,7 @@ public struct Syncer: Sendable {
         outcome.refsUpdated = after.filter { before[$0.key] != $0.value }.count
         outcome.refsDeleted = before.keys.filter { after[$0] == nil }.count
         outcome.diskBytes = DiskUsage.bytes(atPath: path)
+        lock.clearMark()
         progress(SyncProgress(mirror: mirror.name, phase: .done, transfer: TransferProgress()))
         return outcome
     }

@@ -200,33 +200,37 @@ public final class Engine: @unchecked Sendable {
         let started = Date()
         var result = JobResult(state: .failed, error: "job did not run")
         var mirror: Mirror?
+        var context: JobContext?
         do {
             guard let m = try catalog.read({ db in try Mirror.fetchOne(db, key: job.mirrorId) }) else {
                 throw CatalogError.unknownMirror("#\(job.mirrorId)")
             }
             mirror = m
-            let context = JobContext(catalog: catalog, jobId: job.id!, entry: entry)
+            let jobContext = JobContext(catalog: catalog, jobId: job.id!, entry: entry)
+            context = jobContext
             switch job.kind {
-            case .sync: result = runSync(job, m, context)
+            case .sync: result = runSync(job, m, jobContext)
             case .lfs:
                 lock.lock()
                 let runner = lfsRunner
                 lock.unlock()
-                result = runner?(job, m, context) ?? JobResult(state: .failed, error: "this engine cannot run LFS jobs")
+                result = runner?(job, m, jobContext) ?? JobResult(state: .failed, error: "this engine cannot run LFS jobs")
             case .verify:
                 lock.lock()
                 let runner = verifyRunner
                 lock.unlock()
-                result = runner?(job, m, context) ?? JobResult(state: .failed, error: "this engine cannot run verify jobs")
+                result = runner?(job, m, jobContext) ?? JobResult(state: .failed, error: "this engine cannot run verify jobs")
             }
         } catch {
             result = JobResult(state: .failed, error: "\(error)")
         }
         let requeue = entry.shutdown
+        let lastProgress = context?.takePending()
         do {
             // Follow-up work is queued before the job ends, so whoever waits for the job finds it.
             if !requeue, let mirror { try result.followUp?(mirror) }
-            try catalog.finishJob(jobId: job.id!, state: result.state, error: result.error, message: result.message, requeue: requeue)
+            try catalog.finishJob(jobId: job.id!, state: result.state, error: result.error, message: result.message,
+                                  progress: lastProgress, requeue: requeue)
         } catch {
             logger.error("could not record the end of job #\(job.id!): \(error)")
         }
@@ -261,7 +265,6 @@ public final class Engine: @unchecked Sendable {
                                                                 unitsTotal: Int64(t.totalObjects), bytesDone: t.receivedBytes))
                                  },
                                  isCancelled: { context.isCancelled })
-        context.flush()
         let state: JobState = report.succeeded ? .succeeded : (report.result == .cancelled ? .cancelled : .failed)
         var result = JobResult(state: state, error: report.succeeded ? nil : report.error,
                                message: report.run.map { "\($0.result.rawValue): \($0.objectsReceived) objects, \(ByteFormat.format($0.bytesReceived))" },
@@ -298,13 +301,17 @@ public struct JobResult: Sendable {
 }
 
 /// What a running job may touch: its progress row (throttled to ≤ 4 writes a second) and its cancel flag.
+///
+/// The claim wrote the row moments before the job starts, so the first progress write waits a full
+/// interval too: a job shorter than that (an up-to-date sync) writes no progress at all. Whatever was held
+/// back at the end is written with the job's end, in the same transaction.
 public final class JobContext: @unchecked Sendable {
     public static let minimumReportInterval: TimeInterval = 0.25
     let catalog: Catalog
     public let jobId: Int64
     private let entry: Engine.RunningJob
     private let lock = NSLock()
-    private var lastWrite = Date.distantPast
+    private var lastWrite = Date()
     private var pending: JobProgress?
     private var rateSample: (Date, Int64)?
     private var rate: Double = 0
@@ -344,7 +351,16 @@ public final class JobContext: @unchecked Sendable {
         try? catalog.reportProgress(jobId: jobId, p)
     }
 
-    /// Writes the last progress held back by throttling.
+    /// The progress held back by throttling, which is then no longer pending.
+    func takePending() -> JobProgress? {
+        lock.lock()
+        defer { lock.unlock() }
+        let p = pending
+        pending = nil
+        return p
+    }
+
+    /// Writes the last progress held back by throttling now (the engine also writes it with the job's end).
     public func flush() {
         lock.lock()
         let p = pending

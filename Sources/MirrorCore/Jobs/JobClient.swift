@@ -12,6 +12,9 @@ public final class JobClient: @unchecked Sendable {
     public var configureEngine: ((Engine) -> Void)?
     private let lock = NSLock()
     private var cancelRequested = false
+    /// Signalled by an embedded engine when a job ends, so following notices at once instead of at the next poll.
+    private let ended = NSCondition()
+    private var endedSinceWait = false
 
     public init(home: Home, catalog: Catalog, config: EngineConfig) {
         self.home = home
@@ -72,10 +75,21 @@ public final class JobClient: @unchecked Sendable {
                 logger.logLevel = .warning
                 let candidate = Engine(home: home, catalog: catalog, config: config, kind: .embedded, logger: logger)
                 candidate.restrict(to: Set(ids))
+                candidate.observe { [weak self] _ in self?.jobEnded() }
                 configureEngine?(candidate)
                 if try candidate.start() { engine = candidate }
             }
-            usleep(100_000)
+            ended.lock()
+            if !endedSinceWait { _ = ended.wait(until: Date().addingTimeInterval(0.1)) }
+            endedSinceWait = false
+            ended.unlock()
         }
+    }
+
+    private func jobEnded() {
+        ended.lock()
+        endedSinceWait = true
+        ended.broadcast()
+        ended.unlock()
     }
 }

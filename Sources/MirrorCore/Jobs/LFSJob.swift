@@ -22,7 +22,6 @@ public enum LFSJob {
                                                                 bytesTotal: p.bytesTotal, rate: p.rate))
                                  },
                                  isCancelled: { context.isCancelled })
-            context.flush()
             let state: JobState
             switch report.result {
             case .ok, .skipped: state = .succeeded

@@ -24,4 +24,23 @@ public final class FileLock {
         }
         return FileLock(fd: fd, path: path)
     }
+
+    /// Whether a holder marked the lock (see `mark`) and did not clear the mark: it died, or failed, in
+    /// the middle of what it marked.
+    public var isMarked: Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_size > 0
+    }
+
+    /// Records in the lock file what the holder is about to do; kept through a crash or `kill -9`.
+    public func mark(_ what: String) {
+        let bytes = Array((what + "\n").utf8)
+        _ = ftruncate(fd, 0)
+        _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// Clears the mark once the marked work finished cleanly.
+    public func clearMark() {
+        if isMarked { _ = ftruncate(fd, 0) }
+    }
 }
