@@ -4,6 +4,7 @@ import Foundation
 ///
 /// Tokens are bytes; the bucket refills at `rate` bytes a second and holds at most a quarter second's
 /// worth (but never less than one read), so a paused audit cannot burst far above the rate when it resumes.
+/// It starts empty: the limit holds from the first byte, and the rate a job shows early on is not a burst.
 final class TokenBucket: @unchecked Sendable {
     let rate: Double
     private let capacity: Double
@@ -14,7 +15,7 @@ final class TokenBucket: @unchecked Sendable {
     init(bytesPerSecond: Int64, burst: Int) {
         rate = Double(max(1, bytesPerSecond))
         capacity = max(rate / 4, Double(burst))
-        tokens = capacity
+        tokens = 0
         last = Self.now()
     }
 
