@@ -115,6 +115,10 @@ struct CatalogTests {
             try t.catalog.addMirror(Mirror(name: "m\(i)", upstream: "git://example.org/m\(i).git", intervalSeconds: 60 + i), actor: actor)
         }
         try t.catalog.pause(name: "m3", reason: "testing", actor: actor)
+        try t.catalog.write { db in
+            try db.execute(sql: "UPDATE mirror_state SET last_audit_at = ?, last_audit_result = 'clean', lfs_bytes_total = 42 WHERE mirror_id = 5",
+                           arguments: [Date()])
+        }
         let slow = try t.catalog.summaries()
         let fast = try t.catalog.summariesFast()
         #expect(fast.count == slow.count)
@@ -122,6 +126,8 @@ struct CatalogTests {
             #expect(a.mirror.name == b.mirror.name && a.state.status == b.state.status && a.state.pausedReason == b.state.pausedReason)
             #expect(abs((a.state.nextRunAt ?? .distantPast).timeIntervalSince(b.state.nextRunAt ?? .distantPast)) < 0.002)
             #expect(abs(a.mirror.createdAt.timeIntervalSince(b.mirror.createdAt)) < 0.002)
+            #expect(a.state.lastAuditResult == b.state.lastAuditResult && a.state.lfsBytesTotal == b.state.lfsBytesTotal)
+            #expect((a.state.lastAuditAt == nil) == (b.state.lastAuditAt == nil))
         }
     }
 

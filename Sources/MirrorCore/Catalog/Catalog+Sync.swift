@@ -108,32 +108,9 @@ extension Catalog {
     /// A mirror's state row, decoded by column position (this runs on every sync).
     static func syncState(mirrorId: Int64, db: Database) throws -> MirrorState? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT status, fresh_as_of, last_check_at, last_success_at, last_failure_at, behind, consecutive_failures,
-                   next_run_at, last_error, paused_reason, head_ref, ref_count, disk_bytes, lfs_objects_present,
-                   lfs_objects_total, lfs_bytes_present, lfs_bytes_total, last_audit_at, last_audit_result
-            FROM mirror_state WHERE mirror_id = ?
+            SELECT \(MirrorState.positionalColumns(prefix: "")) FROM mirror_state WHERE mirror_id = ?
             """), arguments: [mirrorId]) else { return nil }
-        var s = MirrorState(mirrorId: mirrorId)
-        s.status = MirrorStatus(rawValue: row[0] ?? "idle") ?? .idle
-        s.freshAsOf = date(row[1])
-        s.lastCheckAt = date(row[2])
-        s.lastSuccessAt = date(row[3])
-        s.lastFailureAt = date(row[4])
-        s.behind = row[5] ?? 0
-        s.consecutiveFailures = row[6] ?? 0
-        s.nextRunAt = date(row[7])
-        s.lastError = row[8]
-        s.pausedReason = row[9]
-        s.headRef = row[10]
-        s.refCount = row[11] ?? 0
-        s.diskBytes = row[12] ?? 0
-        s.lfsObjectsPresent = row[13] ?? 0
-        s.lfsObjectsTotal = row[14] ?? 0
-        s.lfsBytesPresent = row[15] ?? 0
-        s.lfsBytesTotal = row[16] ?? 0
-        s.lastAuditAt = date(row[17])
-        s.lastAuditResult = row[18]
-        return s
+        return MirrorState(mirrorId: mirrorId, row: row, from: 0)
     }
 
     /// Writes the columns a sync owns (not the LFS or audit ones); inserts the row when it is missing.

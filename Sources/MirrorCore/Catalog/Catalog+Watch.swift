@@ -118,9 +118,7 @@ extension Catalog {
         return try read { db in
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT m.id, m.name, m.upstream, m.interval_seconds, m.lfs, m.lfs_url, m.prune, m.insecure_tls, m.created_at,
-                       s.status, s.fresh_as_of, s.last_check_at, s.last_success_at, s.last_failure_at, s.behind,
-                       s.consecutive_failures, s.next_run_at, s.last_error, s.paused_reason, s.head_ref, s.ref_count,
-                       s.disk_bytes, s.lfs_objects_present, s.lfs_objects_total, s.lfs_bytes_present, s.lfs_bytes_total
+                       \(MirrorState.positionalColumns(prefix: "s."))
                 FROM mirror m LEFT JOIN mirror_state s ON s.mirror_id = m.id
                 \(only)
                 ORDER BY m.name
@@ -132,24 +130,8 @@ extension Catalog {
                                lfs: LFSMode(rawValue: row[4] ?? "auto") ?? .auto, lfsURL: row[5],
                                prune: row[6] ?? true, insecureTLS: row[7] ?? false, createdAt: Self.date(row[8]) ?? Date(timeIntervalSince1970: 0))
                 m.id = id
-                var s = MirrorState(mirrorId: id)
-                s.status = MirrorStatus(rawValue: row[9] ?? "idle") ?? .idle
-                s.freshAsOf = Self.date(row[10])
-                s.lastCheckAt = Self.date(row[11])
-                s.lastSuccessAt = Self.date(row[12])
-                s.lastFailureAt = Self.date(row[13])
-                s.behind = row[14] ?? 0
-                s.consecutiveFailures = row[15] ?? 0
-                s.nextRunAt = Self.date(row[16])
-                s.lastError = row[17]
-                s.pausedReason = row[18]
-                s.headRef = row[19]
-                s.refCount = row[20] ?? 0
-                s.diskBytes = row[21] ?? 0
-                s.lfsObjectsPresent = row[22] ?? 0
-                s.lfsObjectsTotal = row[23] ?? 0
-                s.lfsBytesPresent = row[24] ?? 0
-                s.lfsBytesTotal = row[25] ?? 0
+                // A mirror without a state row (a moment after it was added) reads as a new, idle one.
+                let s = MirrorState(mirrorId: id, row: row, from: 9)
                 out.append(MirrorSummary(mirror: m, state: s))
             }
             return out

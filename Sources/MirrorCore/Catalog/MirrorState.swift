@@ -57,3 +57,39 @@ public struct MirrorSummary: Sendable, Equatable {
     public var mirror: Mirror
     public var state: MirrorState
 }
+
+extension MirrorState {
+    /// The state columns in the order `init(mirrorId:row:from:)` reads them, each with `prefix` (a table alias).
+    static func positionalColumns(prefix: String) -> String {
+        ["status", "fresh_as_of", "last_check_at", "last_success_at", "last_failure_at", "behind", "consecutive_failures",
+         "next_run_at", "last_error", "paused_reason", "head_ref", "ref_count", "disk_bytes", "lfs_objects_present",
+         "lfs_objects_total", "lfs_bytes_present", "lfs_bytes_total", "last_audit_at", "last_audit_result"]
+            .map { prefix + $0 }.joined(separator: ", ")
+    }
+
+    /// Decodes the columns of `positionalColumns` starting at `offset` of `row`: by position, without GRDB's
+    /// record decoding, because syncs and the dashboard's reloads of thousands of mirrors run this hot.
+    init(mirrorId: Int64, row: Row, from offset: Int) {
+        self.init(mirrorId: mirrorId)
+        let o = offset
+        status = MirrorStatus(rawValue: row[o] ?? "idle") ?? .idle
+        freshAsOf = Catalog.date(row[o + 1])
+        lastCheckAt = Catalog.date(row[o + 2])
+        lastSuccessAt = Catalog.date(row[o + 3])
+        lastFailureAt = Catalog.date(row[o + 4])
+        behind = row[o + 5] ?? 0
+        consecutiveFailures = row[o + 6] ?? 0
+        nextRunAt = Catalog.date(row[o + 7])
+        lastError = row[o + 8]
+        pausedReason = row[o + 9]
+        headRef = row[o + 10]
+        refCount = row[o + 11] ?? 0
+        diskBytes = row[o + 12] ?? 0
+        lfsObjectsPresent = row[o + 13] ?? 0
+        lfsObjectsTotal = row[o + 14] ?? 0
+        lfsBytesPresent = row[o + 15] ?? 0
+        lfsBytesTotal = row[o + 16] ?? 0
+        lastAuditAt = Catalog.date(row[o + 17])
+        lastAuditResult = row[o + 18]
+    }
+}
