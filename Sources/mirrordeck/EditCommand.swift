@@ -5,7 +5,7 @@ struct EditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edit",
         abstract: "Change a mirror's upstream, interval, LFS mode, LFS endpoint, pruning or TLS checking.",
-        discussion: "Only the options given change; the rest stay. The change is recorded in the audit log and takes effect on the next sync (a new interval also moves the next scheduled run).")
+        discussion: "Only the options given change; the rest stay. The change is recorded in the audit log and takes effect on the next sync; a shorter interval also brings the next scheduled sync forward.")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Name of the mirror.") var name: String
