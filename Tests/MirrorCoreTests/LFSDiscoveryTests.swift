@@ -190,4 +190,96 @@ struct LFSDiscoveryTests {
         #expect(state.status == .failed && state.lastError?.contains("gone") == true)
         #expect(try catalog.events(mirror: "m").contains { $0.action == "lfs" && $0.message.contains("LFS fetch failed") })
     }
+
+    /// Runs git in `repo` and returns its output.
+    func gitOutput(_ repo: String, _ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        p.arguments = ["-C", repo] + args
+        p.environment = ["GIT_CONFIG_NOSYSTEM": "1", "HOME": NSTemporaryDirectory(), "PATH": "/usr/bin:/bin"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw LFSError.repository(path: repo, message: "git \(args) failed") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A history of small text files edited a line at a time, so packing makes deltas of most blobs.
+    func editedHistory(commits: Int, extra: (Int) -> [(String, String)] = { _ in [] }) -> FastImport {
+        var fi = FastImport()
+        var parent: Int?
+        var lines = (0..<40).map { "line \($0) of a file that is long enough to be worth a delta\n" }
+        for i in 0..<commits {
+            lines[i % lines.count] = "edited in commit \(i)\n"
+            let body = lines.joined()
+            parent = fi.commit("refs/heads/main", parent: parent, files: [
+                ("src/big\(i % 3).txt", body),                    // over 1024 bytes: never a candidate
+                ("src/small\(i % 3).txt", String(body.prefix(300))), // pointer-sized, not a pointer
+            ] + extra(i))
+        }
+        return fi
+    }
+
+    @Test("the census lists every pointer-sized blob git sees, packed whole, as an offset delta or as a ref delta, and loose")
+    func censusMatchesGit() throws {
+        let (home, _, _, dir) = try setUp("census")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let repo = home.mirrorPath("m")
+        try editedHistory(commits: 300).run(into: repo)
+        let sizes = LFSPointer.minBlobSize..<LFSPointer.maxBlobSize
+        func gitCandidates() throws -> Set<String> {
+            let listing = try gitOutput(repo, ["cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype) %(objectsize)"])
+            return Set(listing.split(separator: "\n").compactMap { line -> String? in
+                let f = line.split(separator: " ")
+                guard f.count == 3, f[1] == "blob", let size = Int(f[2]), sizes.contains(size) else { return nil }
+                return String(f[0])
+            })
+        }
+        for (label, config) in [("offset deltas", "true"), ("ref deltas", "false")] {
+            try FastImport().git(["-C", repo, "-c", "repack.useDeltaBaseOffset=\(config)", "repack", "-adfq", "--window=50"])
+            let verify = try gitOutput(repo, ["verify-pack", "-v"] + [try FileManager.default.contentsOfDirectory(atPath: repo + "/objects/pack")
+                .first { $0.hasSuffix(".idx") }.map { repo + "/objects/pack/" + $0 }!])
+            let deltas = verify.split(separator: "\n").filter { $0.split(separator: " ").count >= 7 }.count
+            #expect(deltas > 500, "\(label): the pack should hold deltas (\(deltas))")
+            let found = try #require(PointerCandidates.find(objectsDirectory: repo + "/objects", sizes: sizes))
+            let expected = try gitCandidates()
+            #expect(!expected.isEmpty)
+            #expect(Set(found.ids.map(\.hex)) == expected, "\(label)")
+            #expect(found.commits == 300, "\(label)")
+        }
+        // A loose object is listed too (its header is read by the caller).
+        let loose = try gitOutput(repo, ["hash-object", "-w", "--stdin"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let found = try #require(PointerCandidates.find(objectsDirectory: repo + "/objects", sizes: sizes))
+        #expect(found.ids.contains { $0.hex == loose })
+        // Alternates: the census can't see that database, so it declines.
+        try "/nonexistent/objects\n".write(toFile: repo + "/objects/info/alternates", atomically: true, encoding: .utf8)
+        #expect(PointerCandidates.find(objectsDirectory: repo + "/objects", sizes: sizes) == nil)
+    }
+
+    @Test("a first scan of history without pointers takes the census; an unreachable pointer makes it walk and find nothing")
+    func censusFirstScan() throws {
+        let (home, catalog, mirror, dir) = try setUp("census-scan")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let repo = home.mirrorPath("m")
+        try editedHistory(commits: 200).run(into: repo)
+        try FastImport().git(["-C", repo, "repack", "-adq"])
+        let lfs = LFSSync(home: home, catalog: catalog)
+        let first = try lfs.discover(mirror: mirror)
+        #expect(first.census && first.commitsScanned == 200 && first.pointersFound == 0 && first.objectsTotal == 0)
+        #expect(try catalog.lfsScanTips(mirrorId: mirror.id!).count == 1, "the cursor is recorded, so the next scan is incremental")
+
+        // A pointer that only an abandoned branch reached: still in the pack, but not reachable.
+        let fi = FastImport()
+        let tip = try gitOutput(repo, ["rev-parse", "main"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let stream = "commit refs/heads/gone\ncommitter T <t@example.org> 1800000000 +0000\ndata 4\ngone\nfrom \(tip)\nM 100644 inline w.bin\ndata \(Self.pointer(7).utf8.count)\n\(Self.pointer(7))\n"
+        try stream.write(toFile: dir + "/gone.fi", atomically: false, encoding: .utf8)
+        try fi.git(["-C", repo, "fast-import", "--quiet"], stdin: dir + "/gone.fi")
+        try fi.git(["-C", repo, "update-ref", "-d", "refs/heads/gone"])
+        try fi.git(["-C", repo, "repack", "-adq", "--keep-unreachable"])
+        let full = try lfs.discover(mirror: mirror, full: true)
+        #expect(!full.census, "a pointer in the database means the walk decides")
+        #expect(full.commitsScanned == 200 && full.pointersFound == 0 && full.objectsTotal == 0)
+    }
 }

@@ -7,6 +7,9 @@ public struct LFSDiscovery: Sendable, Equatable {
     public var upToDate = false
     /// The scan walked all of history (`--rescan`) instead of new commits only.
     public var full = false
+    /// History was not walked: no object in the mirror's database can be a pointer, so the scan covered
+    /// every commit from object headers alone (a first scan only).
+    public var census = false
     public var commitsScanned = 0
     /// Blobs looked at (pointers are only read when smaller than 1024 bytes).
     public var blobsChecked = 0
@@ -117,6 +120,7 @@ extension JSONShapes {
         [
             "up_to_date": d.upToDate,
             "full": d.full,
+            "census": d.census,
             "commits_scanned": d.commitsScanned,
             "blobs_checked": d.blobsChecked,
             "pointers_found": d.pointersFound,

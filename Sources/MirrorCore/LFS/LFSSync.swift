@@ -149,6 +149,7 @@ public struct LFSSync: Sendable {
         var discovery = LFSDiscovery(mirror: mirror.name)
         discovery.upToDate = scan.upToDate
         discovery.full = full
+        discovery.census = scan.census
         discovery.commitsScanned = scan.commitsScanned
         discovery.blobsChecked = scan.blobsChecked
         discovery.pointersFound = scan.pointers.count

@@ -9,6 +9,9 @@ struct PointerScan {
     var pointers: [LFSOID: Int64] = [:]
     /// True when no ref moved to an unscanned commit: nothing was walked.
     var upToDate = false
+    /// True when history was not walked because no object in the database can be a pointer (see
+    /// `PointerCandidates`); `commitsScanned` then counts the commits that covers.
+    var census = false
     var commitsScanned = 0
     var blobsChecked = 0
     var malformedCount = 0
@@ -47,6 +50,7 @@ final class PointerScanner {
             result.upToDate = true
             return result
         }
+        if previousTips.isEmpty, noPointerAnywhere() { return result }
         var walk: OpaquePointer?
         let rc = git_revwalk_new(&walk, repo.handle)
         guard rc == 0, let walk else { throw LFSError.repository(path: repo.path, message: GitError.lastMessage(rc)) }
@@ -109,6 +113,23 @@ final class PointerScanner {
         if git_error_last() != nil { git_error_clear() }
         if cancelled { throw LFSError.cancelled }
         return result
+    }
+
+    /// A first scan covers all of history. When no object in the database is a pointer (or a malformed
+    /// one), there is nothing to walk for: true, with the census recorded in the result.
+    private func noPointerAnywhere() -> Bool {
+        let sizes = LFSPointer.minBlobSize..<LFSPointer.maxBlobSize
+        guard let found = PointerCandidates.find(objectsDirectory: repo.path + "/objects", sizes: sizes) else { return false }
+        for id in found.ids {
+            var oid = id.gitOID
+            guard let bytes = repo.readBlob(&oid, size: sizes) else { continue }
+            if case .notAPointer = LFSPointer.parse(bytes) { continue }
+            return false
+        }
+        result.census = true
+        result.commitsScanned = found.commits
+        result.blobsChecked = found.ids.count
+        return true
     }
 
     /// Visits the entries of `tree` that differ from `base` (the same directory in the first parent).
