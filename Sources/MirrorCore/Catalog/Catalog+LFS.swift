@@ -91,6 +91,17 @@ extension Catalog {
         }
     }
 
+    /// Whether any of a mirror's LFS objects is missing, failed or unavailable: what makes an LFS job worth
+    /// queueing after a sync. One indexed probe (asked after every sync of an LFS mirror).
+    public func hasLFSObjectsToFetch(mirrorId: Int64) throws -> Bool {
+        try read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT EXISTS (SELECT 1 FROM lfs_object WHERE mirror_id = ? AND state IN ('missing', 'failed', 'unavailable'))
+                """)
+            return try Bool.fetchOne(statement, arguments: [mirrorId]) ?? false
+        }
+    }
+
     /// Objects and bytes of a mirror by state.
     public func lfsCounts(mirrorId: Int64) throws -> LFSCounts {
         try read { db in try Self.lfsCounts(mirrorId: mirrorId, db: db) }

@@ -275,7 +275,7 @@ public final class Engine: @unchecked Sendable {
                 // A sync that moved refs scans the new commits for LFS pointers; a mirror with any object not
                 // yet present (new, or left missing by an earlier fetch) gets an LFS job.
                 if updated { _ = try? LFSSync(home: home, catalog: catalog).discover(mirror: mirror, actor: actor) }
-                if try !catalog.lfsObjects(mirrorId: mirror.id!, states: [.missing, .failed, .unavailable], limit: 1).isEmpty {
+                if try catalog.hasLFSObjectsToFetch(mirrorId: mirror.id!) {
                     _ = try catalog.enqueue([mirror], kind: .lfs, trigger: job.trigger, actor: actor)
                 }
             }

@@ -90,8 +90,8 @@ public final class JobClient: @unchecked Sendable {
             if !endedSinceWait { _ = ended.wait(until: pollStarted.addingTimeInterval(0.1)) }
             endedSinceWait = false
             ended.unlock()
-            // Jobs that end in a burst are read together: at most one poll every 10 ms.
-            let spacing = 0.01 - Date().timeIntervalSince(pollStarted)
+            // Jobs that end in a burst are read together: at most one poll every 20 ms.
+            let spacing = 0.02 - Date().timeIntervalSince(pollStarted)
             if spacing > 0 { usleep(useconds_t(spacing * 1_000_000)) }
         }
     }
