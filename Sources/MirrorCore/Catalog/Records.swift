@@ -7,6 +7,10 @@ public protocol CatalogRecord: Codable, FetchableRecord, MutablePersistableRecor
 extension CatalogRecord {
     public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
     public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
+    /// Dates as the catalog stores them ("YYYY-MM-DD HH:MM:SS.SSS", UTC), parsed directly. GRDB's own
+    /// decoding goes through Foundation's Calendar, which loads ICU's calendar and locale data: several
+    /// megabytes of a dashboard's memory, for a fixed format.
+    public static var databaseDateDecodingStrategy: DatabaseDateDecodingStrategy { .custom { Catalog.date($0) } }
 }
 
 extension CatalogRecord {
