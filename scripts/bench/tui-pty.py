@@ -169,6 +169,7 @@ result["idle_seconds"] = round(dt, 2)
 result["idle_cpu_percent"] = round((cpu_ticks() - ticks0) / hz / dt * 100, 3)
 result["idle_bytes"] = len(buf) - bytes0
 result["idle_rss_kib"] = status("VmRSS")
+result["idle_hwm_kib"] = status("VmHWM")
 result["engine_child_pid_idle"] = idle_child
 if idle_child:
     result["engine_child_idle_cpu_percent"] = round((cpu_ticks_of(idle_child) - child_ticks0) / hz / dt * 100, 3)
