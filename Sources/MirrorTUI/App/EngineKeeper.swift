@@ -44,13 +44,6 @@ public final class EngineKeeper: @unchecked Sendable {
         return child?.engineId
     }
 
-    /// The pid of this dashboard's engine child, if one is alive.
-    public var childPid: pid_t? {
-        lock.lock()
-        defer { lock.unlock() }
-        return child?.pid
-    }
-
     /// Ids of jobs running in this dashboard's engine (as the catalog says).
     public var runningJobIds: Set<Int64> {
         guard let id = engineId else { return [] }
