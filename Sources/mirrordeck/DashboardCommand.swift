@@ -11,7 +11,8 @@ struct DashboardCommand: ParsableCommand {
         discussion: """
         Shows every mirror's lag, status and LFS progress, the jobs and the latest events, live. Keys act on \
         the selected or marked mirrors (press ? inside for all of them; docs/keys.md). When no daemon is \
-        alive the dashboard runs the engine itself; on quit, jobs it was running go back to the queue and \
+        alive the dashboard runs the engine itself, in a child process tied to its life (so heavy or \
+        crashing fetches never stall the screen); on quit, jobs it was running go back to the queue and \
         resume on the next start. Themes: themes/*.toml, docs/themes.md.
         """)
 
@@ -21,7 +22,7 @@ struct DashboardCommand: ParsableCommand {
     @Flag(help: "Draw with ASCII only (also automatic when the locale is not UTF-8).") var ascii = false
     @Flag(help: "Enable the mouse: click selects, double-click opens, wheel scrolls.") var mouse = false
     @Option(help: "Colors: auto, truecolor, 256, 16, 8 or mono (NO_COLOR also turns them off).") var color = "auto"
-    @Option(name: .customLong("log-file"), help: "Append the embedded engine's log to this file.") var logFile: String?
+    @Option(name: .customLong("log-file"), help: "Append the embedded engine's log (and the dashboard's) to this file.") var logFile: String?
 
     func validate() throws {
         guard color == "auto" || ColorMode.parse(color) != nil else {
@@ -36,15 +37,10 @@ struct DashboardCommand: ParsableCommand {
         }
         let (home, catalog) = try global.open()
         // Nothing may write to the terminal behind ncurses' back: logs go to a file or nowhere.
-        let logPath = logFile
-        LoggingSystem.bootstrap { label in
-            if let logPath, let handle = FileHandle(forWritingAtPath: logPath) ?? Self.create(logPath) {
-                handle.seekToEndOfFile()
-                var h = StreamLogHandler.standardError(label: label)
-                h.logLevel = .info
-                return FileLogHandler(label: label, handle: handle)
-            }
-            return SwiftLogNoOpLogHandler()
+        let logHandle = logFile.flatMap(FileLogHandler.open)
+        LoggingSystem.bootstrap { label -> LogHandler in
+            guard let logHandle else { return SwiftLogNoOpLogHandler() }
+            return FileLogHandler(label: label, handle: logHandle)
         }
         var options = DashboardOptions(home: home, catalog: catalog)
         options.readOnly = readOnly
@@ -53,7 +49,8 @@ struct DashboardCommand: ParsableCommand {
         options.mouse = mouse
         options.colorMode = color == "auto" ? nil : ColorMode.parse(color)
         options.engineConfig = try EngineConfig.load(home: home)
-        options.engineSetup = { engine in EngineSetup.install(on: engine) }
+        let logPath = logFile
+        options.engine = .child(arguments: { id in EngineCommand.childArguments(home: home, engineId: id, logFile: logPath) })
         let farewell: String?
         do {
             farewell = try Dashboard.run(options)
@@ -62,19 +59,20 @@ struct DashboardCommand: ParsableCommand {
         }
         if let farewell { print(farewell) }
     }
-
-    static func create(_ path: String) -> FileHandle? {
-        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else { return nil }
-        return FileHandle(forWritingAtPath: path)
-    }
 }
 
-/// Writes log lines to a file (the dashboard owns the terminal).
+/// Writes log lines to a file (the dashboard owns the terminal); the dashboard and its engine child share it.
 struct FileLogHandler: LogHandler {
     let label: String
     let handle: FileHandle
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
+
+    /// Opens `path` for appending (created 0600): every write lands at the end, whichever process makes it.
+    static func open(_ path: String) -> FileHandle? {
+        let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        return fd < 0 ? nil : FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }

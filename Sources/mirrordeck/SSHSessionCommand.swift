@@ -66,61 +66,6 @@ struct SSHSessionCommand: ParsableCommand {
     }
 }
 
-/// Starts an engine in its own session when none is alive, so work queued over SSH outlives the connection.
-enum DetachedEngine {
-    static func ensure(home: Home, catalog: Catalog) throws {
-        guard try catalog.liveEngine() == nil else { return }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // POSIX_SPAWN_SETSID (glibc, hidden behind _GNU_SOURCE): a new session, so SIGHUP of the SSH session misses it.
-        let setsid: Int16 = 0x80
-        posix_spawnattr_setflags(&attr, setsid)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
-        let words: [String] = [Executable.path, "engine", "--home", home.root]
-        let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, Executable.path, &actions, &attr, argv, environ)
-        guard rc == 0 else { throw CLIError(description: "cannot start an engine: \(String(cString: strerror(rc)))", code: Exit.syncFailed) }
-    }
-}
-
-/// `mirrordeck engine`: an engine without HTTP that exits once the queue is empty (started detached for
-/// SSH sessions when no daemon runs).
-struct EngineCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "engine",
-        abstract: "Run queued jobs until the queue is empty, then exit (no scheduler, no HTTP).",
-        shouldDisplay: false)
-
-    @OptionGroup var global: GlobalOptions
-
-    func run() throws {
-        let (home, catalog) = try global.open()
-        var config = try EngineConfig.load(home: home)
-        config.runsScheduler = false
-        let engine = Engine(home: home, catalog: catalog, config: config, kind: .embedded)
-        EngineSetup.install(on: engine)
-        guard try engine.start() else { return }
-        defer { engine.stop() }
-        var idleSince: Date?
-        while true {
-            usleep(200_000)
-            let pending = try catalog.jobs().count
-            if pending == 0 {
-                if let since = idleSince, Date().timeIntervalSince(since) > 1 { return }
-                idleSince = idleSince ?? Date()
-            } else {
-                idleSince = nil
-            }
-        }
-    }
-}
-
 /// The dashboard for an interactive SSH session: the session's role decides every action (checked where
 /// the action happens, not by hiding keys), the header says who you are, and work runs in the daemon or in
 /// a detached engine, so it outlives the connection.

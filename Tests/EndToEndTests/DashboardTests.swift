@@ -278,9 +278,10 @@ struct DashboardTests {
         try b.send("q")
     }
 
-    @Test("quitting with a job running says it will resume, and the job goes back to the queue")
-    func quitWithJobs() throws {
-        let env = try TestEnv("dash-quit")
+    /// A home with one mirror behind a slow upstream (512 KiB/s) with 8 MiB to fetch: a sync of it runs for
+    /// about 16 s.
+    func homeWithSlowSync(_ label: String) throws -> (TestEnv, HTTPGitServer) {
+        let env = try TestEnv(label)
         let server = try HTTPGitServer.start(env: env, root: env.path("served"), slowRate: "512k")
         let upstream = try Upstream(env: env, servedRoot: server.root, name: "big")
         try env.md("add", "big", server.url("big", path: "slow"), "--interval", "1h")
@@ -289,15 +290,64 @@ struct DashboardTests {
         try Shell.git(["add", "blob.bin"], cwd: upstream.work)
         try Shell.git(["commit", "-q", "-m", "blob"], cwd: upstream.work)
         try upstream.push(["main"])
+        return (env, server)
+    }
+
+    /// The pid holding the engine lease, once a job runs.
+    func enginePid(_ env: TestEnv) throws -> Int32 {
+        guard let pid = try env.sql("SELECT pid FROM engine_lease").first.flatMap({ Int32($0[0]) }) else {
+            throw TestFailure.message("no engine lease while a job runs")
+        }
+        return pid
+    }
+
+    @Test("quitting with a job running says it will resume, the job goes back to the queue, and no engine process is left")
+    func quitWithJobs() throws {
+        let (env, _) = try homeWithSlowSync("dash-quit")
         let t = try dashboard(env)
         try t.waitFor("engine: embedded")
         try t.send("s")
         try t.waitFor("running", timeout: 20) { t.line(containing: "big", in: $0).contains("syncing") }
+        let engine = try enginePid(env)
+        #expect(engine != (try t.pid()), "the engine runs in the dashboard's own process")
         try t.send("q")
         try eventually(timeout: 15, "the dashboard exits") { t.exited }
         let farewell = try t.screenWithHistory()
         #expect(farewell.contains("1 job was running in the dashboard's engine: it is back in the queue and will resume on the next start"), "\(farewell)")
         #expect(try env.sql("SELECT state FROM job ORDER BY id DESC LIMIT 1") == [["queued"]])
         #expect(try env.sql("SELECT count(*) FROM engine_lease") == [["0"]])
+        #expect(!ProcInfo.running(engine), "the engine child \(engine) still runs after the dashboard quit")
+    }
+
+    @Test("the engine runs in a child of the dashboard; killing the dashboard stops it, its job waits in the queue and resumes on the next start")
+    func engineChildDiesWithDashboard() throws {
+        let (env, _) = try homeWithSlowSync("dash-child")
+        let t = try dashboard(env)
+        try t.waitFor("engine: embedded")
+        let dashboardPid = try t.pid()
+        try t.send("s")
+        try t.waitFor("running", timeout: 20) { t.line(containing: "big", in: $0).contains("syncing") }
+        let engine = try enginePid(env)
+        #expect(engine != dashboardPid)
+        #expect(ProcInfo.of(engine)?.ppid == dashboardPid, "the engine \(engine) is not a child of the dashboard \(dashboardPid)")
+        // The header names the engine's process.
+        try t.waitFor("engine: embedded (pid \(engine))")
+
+        kill(dashboardPid, SIGKILL)
+        try eventually(timeout: 10, "the engine child exits after the dashboard was killed") { !ProcInfo.running(engine) }
+        #expect(try env.sql("SELECT state FROM job ORDER BY id DESC LIMIT 1") == [["queued"]])
+        #expect(try env.sql("SELECT count(*) FROM engine_lease") == [["0"]])
+
+        let again = try dashboard(env)
+        try again.waitFor("engine: embedded")
+        try eventually(timeout: 20, "the job resumes under the new dashboard's engine") {
+            try env.sql("SELECT state FROM job ORDER BY id DESC LIMIT 1") == [["running"]]
+        }
+        let second = try enginePid(env)
+        #expect(second != engine)
+        #expect(ProcInfo.of(second)?.ppid == (try again.pid()))
+        try again.send("q")
+        try eventually(timeout: 15, "the second dashboard exits") { again.exited }
+        #expect(!ProcInfo.running(second), "the engine child \(second) still runs after the dashboard quit")
     }
 }

@@ -152,24 +152,7 @@ extension Catalog {
     public func recoverOrphans(engineId: String, maxAttempts: Int = 5, now: Date = Date()) throws -> Int {
         try write { db in
             let orphans = try Job.filter(Column("state") == JobState.running.rawValue && Column("engine_id") != engineId).fetchAll(db)
-            for job in orphans {
-                if job.attempts >= maxAttempts {
-                    try db.execute(sql: "UPDATE job SET state = 'failed', ended_at = ?, error = ? WHERE id = ?",
-                                   arguments: [now, "gave up after \(job.attempts) interrupted attempts", job.id!])
-                } else {
-                    try db.execute(sql: """
-                        UPDATE job SET state = 'queued', engine_id = NULL, heartbeat_at = NULL, phase = NULL,
-                            message = 'resumed after its engine stopped (attempt \(job.attempts) interrupted)'
-                        WHERE id = ?
-                        """, arguments: [job.id!])
-                }
-                try db.execute(sql: """
-                    UPDATE sync_run SET result = 'failed', ended_at = ?, error = 'interrupted: the engine running it stopped'
-                    WHERE job_id = ? AND result = 'running'
-                    """, arguments: [now, job.id!])
-                try db.execute(sql: "UPDATE mirror_state SET status = 'queued' WHERE mirror_id = ? AND status IN ('syncing', 'fetching-lfs', 'verifying')",
-                               arguments: [job.mirrorId])
-            }
+            try Self.requeue(orphans, maxAttempts: maxAttempts, now: now, db: db)
             // Runs left open by a crash outside any job (direct syncs).
             try db.execute(sql: """
                 UPDATE sync_run SET result = 'failed', ended_at = ?, error = 'interrupted: the process running it stopped'
@@ -177,6 +160,46 @@ extension Catalog {
                 AND started_at < ?
                 """, arguments: [now, now.addingTimeInterval(-1)])
             return orphans.count
+        }
+    }
+
+    /// Puts back in the queue the running jobs of one engine known to be gone (a dashboard's engine child
+    /// that had to be killed), so they need not wait for the next engine's start.
+    @discardableResult
+    public func recoverJobs(ofDeadEngine engineId: String, maxAttempts: Int = 5, now: Date = Date()) throws -> Int {
+        try write { db in
+            let orphans = try Job.filter(Column("state") == JobState.running.rawValue && Column("engine_id") == engineId).fetchAll(db)
+            try Self.requeue(orphans, maxAttempts: maxAttempts, now: now, db: db)
+            return orphans.count
+        }
+    }
+
+    /// Ids of the jobs running under one engine.
+    public func runningJobIds(engineId: String) throws -> Set<Int64> {
+        try read { db in
+            Set(try Int64.fetchAll(db, sql: "SELECT id FROM job WHERE state = 'running' AND engine_id = ?", arguments: [engineId]))
+        }
+    }
+
+    /// Re-queues interrupted jobs (failing those interrupted `maxAttempts` times) and closes their open runs.
+    private static func requeue(_ orphans: [Job], maxAttempts: Int, now: Date, db: Database) throws {
+        for job in orphans {
+            if job.attempts >= maxAttempts {
+                try db.execute(sql: "UPDATE job SET state = 'failed', ended_at = ?, error = ? WHERE id = ?",
+                               arguments: [now, "gave up after \(job.attempts) interrupted attempts", job.id!])
+            } else {
+                try db.execute(sql: """
+                    UPDATE job SET state = 'queued', engine_id = NULL, heartbeat_at = NULL, phase = NULL,
+                        message = 'resumed after its engine stopped (attempt \(job.attempts) interrupted)'
+                    WHERE id = ?
+                    """, arguments: [job.id!])
+            }
+            try db.execute(sql: """
+                UPDATE sync_run SET result = 'failed', ended_at = ?, error = 'interrupted: the engine running it stopped'
+                WHERE job_id = ? AND result = 'running'
+                """, arguments: [now, job.id!])
+            try db.execute(sql: "UPDATE mirror_state SET status = 'queued' WHERE mirror_id = ? AND status IN ('syncing', 'fetching-lfs', 'verifying')",
+                           arguments: [job.mirrorId])
         }
     }
 

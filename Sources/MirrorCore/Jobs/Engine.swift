@@ -49,14 +49,21 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    public init(home: Home, catalog: Catalog, config: EngineConfig, kind: EngineLease.Kind, logger: Logger? = nil) {
+    /// `id` names the engine in its lease and jobs; nil makes a fresh one. A process that starts an engine
+    /// elsewhere (the dashboard's child) passes the id it chose, to know the engine as its own.
+    public init(home: Home, catalog: Catalog, config: EngineConfig, kind: EngineLease.Kind, id: String? = nil, logger: Logger? = nil) {
         self.home = home
         self.catalog = catalog
         self.config = config
         self.kind = kind
-        self.id = "\(EngineLease.hostName):\(getpid()):\(UUID().uuidString.prefix(8).lowercased())"
+        self.id = id ?? Self.makeId()
         self.logger = logger ?? Logger(label: "mirrordeck.engine")
         self.gate = HostGate(limit: config.perHostFetches)
+    }
+
+    /// A fresh engine id: host, pid and a random part.
+    public static func makeId(pid: Int32 = getpid()) -> String {
+        "\(EngineLease.hostName):\(pid):\(UUID().uuidString.prefix(8).lowercased())"
     }
 
     /// Calls `observer` on the engine's threads whenever a job ends.

@@ -13,9 +13,8 @@ public struct DashboardOptions: Sendable {
     public var theme: String?
     /// Force a color mode instead of detecting one.
     public var colorMode: ColorMode?
+    /// The engine settings (the lease timeout decides when no engine is alive).
     public var engineConfig = EngineConfig()
-    /// Installs extra job runners (LFS, verify) on every engine the dashboard starts.
-    public var engineSetup: @Sendable (Engine) -> Void = { _ in }
     public var actor: Actor = .local
     /// What queued jobs say started them (`ssh` in an SSH session).
     public var trigger: Trigger = .manual
@@ -23,15 +22,18 @@ public struct DashboardOptions: Sendable {
     public var policy: ActionPolicy?
     /// Shown in the header when set (an SSH session's user, role and address).
     public var identity: String?
-    /// Where queued work runs. `.embedded`: this process runs the engine while no other is alive (and its
-    /// running jobs go back to the queue on quit). `.detached(ensure)`: no engine in this process; `ensure`
-    /// is called after every enqueue to start one that outlives the dashboard (SSH sessions).
-    public var engine: EngineMode = .embedded
+    /// Where queued work runs. `.child(arguments)`: while no other engine is alive, this dashboard runs one in
+    /// a child process tied to its life (its running jobs go back to the queue on quit); `arguments` gives
+    /// that child's command line (executable first) for the engine id the dashboard chose.
+    /// `.detached(ensure)`: `ensure` is called after every enqueue to start an engine that outlives the
+    /// dashboard (SSH sessions). `.none`: the dashboard only queues work.
+    public var engine: EngineMode = .none
     public var environment = ProcessInfo.processInfo.environment
 
     public enum EngineMode: Sendable {
-        case embedded
+        case child(arguments: @Sendable (_ engineId: String) -> [String])
         case detached(ensure: @Sendable () -> Void)
+        case none
     }
 
     public init(home: Home, catalog: Catalog) {
@@ -74,13 +76,16 @@ public enum Dashboard {
         let keeper: EngineKeeper?
         let ensureEngine: @Sendable () -> Void
         switch options.engine {
-        case .embedded:
+        case let .child(arguments):
             keeper = options.readOnly ? nil
-                : EngineKeeper(home: options.home, catalog: options.catalog, config: options.engineConfig, setup: options.engineSetup)
+                : EngineKeeper(catalog: options.catalog, config: options.engineConfig, arguments: arguments)
             ensureEngine = {}
         case let .detached(ensure):
             keeper = nil
             ensureEngine = ensure
+        case .none:
+            keeper = nil
+            ensureEngine = {}
         }
         let policy: ActionPolicy = options.readOnly ? ReadOnlyPolicy() : options.policy ?? FullAccess()
         let dispatcher = ActionDispatcher(home: options.home, catalog: options.catalog, actor: options.actor,

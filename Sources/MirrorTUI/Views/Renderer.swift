@@ -66,7 +66,7 @@ public struct Renderer: Sendable {
 
     func engineText(_ state: DashboardState) -> (String, Bool) {
         guard let lease = state.snapshot.lease else { return ("engine: none", true) }
-        if let own = state.ownEngineId, lease.owner == own { return ("engine: embedded", false) }
+        if let own = state.ownEngineId, lease.owner == own { return ("engine: embedded (pid \(lease.pid))", false) }
         let remote = lease.host != EngineLease.hostName ? " on \(lease.host)" : ""
         switch lease.kind {
         case .daemon: return ("engine: daemon (pid \(lease.pid)\(remote))", false)

@@ -144,3 +144,21 @@ func eventually(timeout: TimeInterval = 20, _ what: String, _ condition: () thro
     }
     throw TestFailure.message("timed out after \(timeout)s waiting for: \(what)")
 }
+
+/// A process as /proc shows it: its parent and whether it still runs (a zombie no longer does).
+struct ProcInfo {
+    let ppid: Int32
+    let running: Bool
+
+    /// nil when no such process exists.
+    static func of(_ pid: Int32) -> ProcInfo? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 1, let ppid = Int32(fields[1]) else { return nil }
+        return ProcInfo(ppid: ppid, running: fields[0] != "Z" && fields[0] != "X")
+    }
+
+    /// Whether `pid` names a process that still runs.
+    static func running(_ pid: Int32) -> Bool { of(pid)?.running ?? false }
+}

@@ -49,6 +49,14 @@ final class Tmux: @unchecked Sendable {
         try tmux(["resize-window", "-t", target, "-x", "\(width)", "-y", "\(height)"])
     }
 
+    /// The pid of the command in the pane (tmux runs it through env, which execs it).
+    func pid() throws -> Int32 {
+        guard let pid = Int32(try tmux(["display-message", "-p", "-t", target, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw TestFailure.message("tmux gave no pane pid")
+        }
+        return pid
+    }
+
     /// Whether the command has exited.
     var exited: Bool { ((try? tmux(["display-message", "-p", "-t", target, "#{pane_dead}"])) ?? "1").hasPrefix("1") }
 
