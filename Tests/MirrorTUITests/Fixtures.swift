@@ -46,9 +46,5 @@ enum Fixture {
         ]
     }
 
-    static let renderer = Renderer(theme: .builtinDefault, glyphs: .unicode, calendar: {
-        var c = Calendar(identifier: .gregorian)
-        c.timeZone = TimeZone(identifier: "UTC")!
-        return c
-    }())
+    static let renderer = Renderer(theme: .builtinDefault, glyphs: .unicode, time: .utc)
 }

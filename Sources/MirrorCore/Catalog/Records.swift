@@ -10,7 +10,9 @@ extension CatalogRecord {
     /// Dates as the catalog stores them ("YYYY-MM-DD HH:MM:SS.SSS", UTC), parsed directly. GRDB's own
     /// decoding goes through Foundation's Calendar, which loads ICU's calendar and locale data: several
     /// megabytes of a dashboard's memory, for a fixed format.
-    public static var databaseDateDecodingStrategy: DatabaseDateDecodingStrategy { .custom { Catalog.date($0) } }
+    public static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        .custom { Catalog.date($0) }
+    }
 }
 
 extension CatalogRecord {

@@ -89,10 +89,11 @@ extension Job: CatalogRecord {
         actor = row["actor"]
         priority = row["priority"]
         attempts = row["attempts"]
-        createdAt = row["created_at"]
-        startedAt = row["started_at"]
-        endedAt = row["ended_at"]
-        heartbeatAt = row["heartbeat_at"]
+        // Dates through the catalog's own parser: GRDB's goes through Foundation's Calendar (and ICU).
+        createdAt = Catalog.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0)
+        startedAt = Catalog.date(row["started_at"])
+        endedAt = Catalog.date(row["ended_at"])
+        heartbeatAt = Catalog.date(row["heartbeat_at"])
         engineId = row["engine_id"]
         phase = row["phase"]
         unitsDone = row["units_done"]

@@ -20,23 +20,24 @@ public enum Format {
     }
 
     /// A moment: `14:05` today, `Mar 03` this year, `2024-03-03` before (local time).
-    public static func moment(_ date: Date?, now: Date, calendar: Calendar = .current, dash: String = "—") -> String {
+    public static func moment(_ date: Date?, now: Date, time: LocalTime = .system, dash: String = "—") -> String {
         guard let date else { return dash }
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-        let n = calendar.dateComponents([.year, .month, .day], from: now)
-        if c.year == n.year, c.month == n.month, c.day == n.day {
-            return String(format: "%02d:%02d", c.hour ?? 0, c.minute ?? 0)
-        }
+        let c = time.fields(date)
+        let n = time.fields(now)
+        if c.year == n.year, c.month == n.month, c.day == n.day { return pad2(c.hour) + ":" + pad2(c.minute) }
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        if c.year == n.year { return String(format: "%@ %02d", months[max(0, (c.month ?? 1) - 1)], c.day ?? 1) }
-        return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 1, c.day ?? 1)
+        if c.year == n.year { return months[max(0, min(11, c.month - 1))] + " " + pad2(c.day) }
+        return String(c.year) + "-" + pad2(c.month) + "-" + pad2(c.day)
     }
 
     /// The header clock, `HH:MM`.
-    public static func clock(_ date: Date, calendar: Calendar = .current) -> String {
-        let c = calendar.dateComponents([.hour, .minute], from: date)
-        return String(format: "%02d:%02d", c.hour ?? 0, c.minute ?? 0)
+    public static func clock(_ date: Date, time: LocalTime = .system) -> String {
+        let c = time.fields(date)
+        return pad2(c.hour) + ":" + pad2(c.minute)
     }
+
+    /// Two digits, zero-padded.
+    static func pad2(_ n: Int) -> String { n < 10 && n >= 0 ? "0" + String(n) : String(n) }
 
     /// A byte count as everywhere in MirrorDeck (`1.5 KiB`).
     public static func size(_ bytes: Int64) -> String { ByteFormat.format(bytes) }
@@ -46,8 +47,8 @@ public enum Format {
         guard let seconds, seconds.isFinite, seconds >= 0 else { return "—" }
         let s = Int(seconds.rounded(.up))
         if s < 60 { return "\(s)s" }
-        if s < 3600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
-        if s < 86400 { return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m" }
+        if s < 3600 { return "\(s / 60)m\(pad2(s % 60))s" }
+        if s < 86400 { return "\(s / 3600)h\(pad2((s % 3600) / 60))m" }
         return "\(s / 86400)d"
     }
 
@@ -72,5 +73,29 @@ public enum Format {
             out.append(c)
         }
         return (n < 0 ? "-" : "") + out
+    }
+}
+
+/// Calendar fields of a moment from the C library (`localtime_r`, the system's time zone database), not
+/// Foundation's Calendar: that loads ICU's calendar and locale data, megabytes of the dashboard's memory
+/// for four numbers.
+public struct LocalTime: Sendable {
+    /// The system's local time zone (`TZ`, else /etc/localtime).
+    public static let system = LocalTime(utc: false)
+    /// UTC, for tests and reproducible output.
+    public static let utc = LocalTime(utc: true)
+
+    let utc: Bool
+
+    public struct Fields: Equatable, Sendable {
+        public var year, month, day, hour, minute: Int
+    }
+
+    public func fields(_ date: Date) -> Fields {
+        var t = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        _ = utc ? gmtime_r(&t, &parts) : localtime_r(&t, &parts)
+        return Fields(year: Int(parts.tm_year) + 1900, month: Int(parts.tm_mon) + 1, day: Int(parts.tm_mday),
+                      hour: Int(parts.tm_hour), minute: Int(parts.tm_min))
     }
 }

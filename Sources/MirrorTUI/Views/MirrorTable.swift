@@ -208,7 +208,7 @@ public struct MirrorRow: Equatable, Sendable {
     }
 
     /// The text of a cell (the LFS cell's bar is drawn by the view; this is its count part).
-    public func text(_ column: MirrorColumn, now: Date, glyphs: Glyphs, calendar: Calendar = .current) -> String {
+    public func text(_ column: MirrorColumn, now: Date, glyphs: Glyphs, time: LocalTime = .system) -> String {
         let s = summary.state
         let m = summary.mirror
         switch column {
@@ -216,7 +216,7 @@ public struct MirrorRow: Equatable, Sendable {
         case .name: return name
         case .state: return stateText
         case .lag: return Format.lag(s.lag(now: now))
-        case .last: return Format.moment(s.lastCheckAt, now: now, calendar: calendar, dash: glyphs.ascii ? "-" : "—")
+        case .last: return Format.moment(s.lastCheckAt, now: now, time: time, dash: glyphs.ascii ? "-" : "—")
         case .next: return status == .paused ? "paused" : Format.until(s.nextRunAt, now: now, dash: glyphs.ascii ? "-" : "—")
         case .behind: return s.lastCheckAt == nil ? (glyphs.ascii ? "-" : "—") : String(s.behind)
         case .fails: return String(s.consecutiveFailures)

@@ -5,12 +5,12 @@ import MirrorCore
 public struct Renderer: Sendable {
     public var theme: Theme
     public var glyphs: Glyphs
-    public var calendar: Calendar
+    public var time: LocalTime
 
-    public init(theme: Theme, glyphs: Glyphs, calendar: Calendar = .current) {
+    public init(theme: Theme, glyphs: Glyphs, time: LocalTime = .system) {
         self.theme = theme
         self.glyphs = glyphs
-        self.calendar = calendar
+        self.time = time
     }
 
     func style(_ role: ThemeRole) -> TextStyle {
@@ -97,7 +97,7 @@ public struct Renderer: Sendable {
             ("LFS pending \(Format.size(pending))", 4, false),
             (clean(state.host), 5, false),
         ]
-        let clock = Format.clock(state.now, calendar: calendar)
+        let clock = Format.clock(state.now, time: time)
         let title = " MirrorDeck "
         let room = c.width - DisplayWidth.of(title) - DisplayWidth.of(clock) - 2
         func width(_ p: [(String, Int, Bool)]) -> Int { p.reduce(0) { $0 + DisplayWidth.of($1.0) } + max(0, p.count - 1) * DisplayWidth.of(sep) + 1 }
@@ -151,7 +151,7 @@ public struct Renderer: Sendable {
         func s(_ st: TextStyle) -> TextStyle { selected ? st.withBackground(of: sel.over(theme[.base])) : st }
         c.fill(row: y, col: 0, count: c.width, style: s(base))
         for p in placed {
-            let text = clean(r.text(p.column, now: state.now, glyphs: glyphs, calendar: calendar))
+            let text = clean(r.text(p.column, now: state.now, glyphs: glyphs, time: time))
             switch p.column {
             case .status:
                 if r.marked { c.put(glyphs.mark, row: y, col: p.x, style: s(theme[.marked].over(base))) }
@@ -300,7 +300,7 @@ public struct Renderer: Sendable {
         for (i, e) in events.enumerated() {
             let y = layout.eventsTop + i
             let isError = e.message.contains("failed") || e.message.hasPrefix("rejected") || e.action == "error"
-            var x = c.put(" " + Format.moment(e.at, now: state.now, calendar: calendar) + " ", row: y, col: 0, style: style(.eventTime))
+            var x = c.put(" " + Format.moment(e.at, now: state.now, time: time) + " ", row: y, col: 0, style: style(.eventTime))
             x = c.put(DisplayWidth.fit(who(e), whoWidth, ellipsis: glyphs.ellipsis) + " ", row: y, col: x, style: style(.muted))
             x = c.put(DisplayWidth.fit(e.action, 8) + " ", row: y, col: x, style: style(.base))
             if let m = e.mirror {
