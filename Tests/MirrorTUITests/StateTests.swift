@@ -243,6 +243,27 @@ struct StateTests {
         #expect(st.jobsByMirror.isEmpty)
     }
 
+    @Test("rows a running job moved arrive apart from the list; they survive a minute tick and go with the next list")
+    func updatedRows() {
+        var st = Fixture.state(Fixture.fleet)
+        #expect(st.counts.syncing == 0)
+        var moved = Fixture.fleet[0]
+        moved.state.status = .syncing
+        moved.state.diskBytes = 5 << 20
+        var snap = Snapshot(mirrors: Fixture.fleet)
+        snap.mirrorsChanged = false
+        snap.updated = [moved]
+        st.apply(snap)
+        #expect(st.rows.first { $0.name == "alpha" }?.status == .syncing)
+        #expect(st.rows.first { $0.name == "alpha" }?.summary.state.diskBytes == 5 << 20)
+        #expect(st.counts.syncing == 1)
+        st.tick(Fixture.now.addingTimeInterval(60))
+        #expect(st.rows.first { $0.name == "alpha" }?.status == .syncing, "a rebuild keeps the newer row")
+        st.apply(Snapshot(mirrors: Fixture.fleet))
+        #expect(st.rows.first { $0.name == "alpha" }?.status == .ok, "a new list replaces it")
+        #expect(st.counts.syncing == 0)
+    }
+
     @Test("with --mouse, a click selects a row, a double-click opens it, the wheel scrolls")
     func mouse() {
         var st = Fixture.state(Fixture.fleet)

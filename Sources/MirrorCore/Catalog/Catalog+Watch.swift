@@ -113,9 +113,19 @@ extension Catalog {
     /// Every mirror with its state, sorted by name — decoded by column position, fast enough to reload
     /// 10,000 mirrors several times a second. With `ids`, only those mirrors.
     public func summariesFast(ids: [Int64]? = nil) throws -> [MirrorSummary] {
-        if let ids, ids.isEmpty { return [] }
+        var out: [MirrorSummary] = []
+        try summariesFast(ids: ids, reserve: { out.reserveCapacity($0) }) { out.append($0) }
+        return out
+    }
+
+    /// The same rows one at a time, in name order, without holding them all: a caller that already has
+    /// the list can compare as it goes and keep only what changed. `reserve` gets the row count first.
+    public func summariesFast(ids: [Int64]? = nil, reserve: (Int) -> Void = { _ in },
+                              _ visit: (MirrorSummary) throws -> Void) throws {
+        if let ids, ids.isEmpty { return }
         let only = ids.map { "WHERE m.id IN (" + $0.map(String.init).joined(separator: ",") + ")" } ?? ""
-        return try read { db in
+        try read { db in
+            if ids == nil { reserve(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mirror") ?? 0) }
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT m.id, m.name, m.upstream, m.interval_seconds, m.lfs, m.lfs_url, m.prune, m.insecure_tls, m.created_at,
                        \(MirrorState.positionalColumns(prefix: "s."))
@@ -123,7 +133,6 @@ extension Catalog {
                 \(only)
                 ORDER BY m.name
                 """)
-            var out: [MirrorSummary] = []
             while let row = try cursor.next() {
                 let id: Int64 = row[0]
                 var m = Mirror(name: row[1], upstream: row[2], intervalSeconds: row[3],
@@ -132,9 +141,8 @@ extension Catalog {
                 m.id = id
                 // A mirror without a state row (a moment after it was added) reads as a new, idle one.
                 let s = MirrorState(mirrorId: id, row: row, from: 9)
-                out.append(MirrorSummary(mirror: m, state: s))
+                try visit(MirrorSummary(mirror: m, state: s))
             }
-            return out
         }
     }
 

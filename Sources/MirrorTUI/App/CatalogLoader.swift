@@ -23,6 +23,8 @@ public final class CatalogLoader: @unchecked Sendable {
     public var onChange: @Sendable () -> Void = {}
     /// How often `data_version` is read.
     public var pollInterval: TimeInterval = 0.1
+    /// Changed rows kept apart from the mirror list before a new list is read instead.
+    static let maxOverrides = 1000
     /// Errors the loader met (shown on the message line), at most one pending.
     private var error: String?
 
@@ -81,6 +83,9 @@ public final class CatalogLoader: @unchecked Sendable {
         var mirrors: [MirrorSummary] = []
         var events: [Event] = []
         var index: [Int64: Int] = [:]
+        // Rows of running jobs' mirrors newer than `mirrors` (which is shared with the UI and never mutated:
+        // writing one element of it would copy all of it).
+        var overrides: [Int64: MirrorSummary] = [:]
         var hadRunning = false
         var lastLoad = Date.distantPast
         var lastPublish = Date.distantPast
@@ -125,13 +130,31 @@ public final class CatalogLoader: @unchecked Sendable {
                 hadRunning = !running.isEmpty
                 let full = force || stamp == nil || newStamp != stamp
                 var mirrorsChanged = false
+                var updated: [MirrorSummary] = []
+                var reorder = false
                 if full {
-                    let fresh = try catalog.summariesFast()
-                    mirrorsChanged = fresh != mirrors
-                    // An unchanged list keeps the array the dashboard's rows already point into, so two
-                    // copies of 10,000 mirrors are never alive at once.
-                    if mirrorsChanged {
-                        mirrors = fresh
+                    // Compare row by row with what the dashboard shows. When the same mirrors are there in the
+                    // same order, only the rows that differ are sent (a pause, a finished sync): a second copy
+                    // of 10,000 mirrors is built only when mirrors were added or removed.
+                    var diffs: [MirrorSummary] = []
+                    var sameMirrors = !mirrors.isEmpty
+                    var seen = 0
+                    try catalog.summariesFast { s in
+                        if sameMirrors, seen < mirrors.count, mirrors[seen].mirror.id == s.mirror.id {
+                            if (overrides[s.mirror.id ?? -1] ?? mirrors[seen]) != s { diffs.append(s) }
+                        } else {
+                            sameMirrors = false
+                        }
+                        seen += 1
+                    }
+                    if sameMirrors, seen == mirrors.count, overrides.count + diffs.count <= Self.maxOverrides {
+                        for s in diffs { overrides[s.mirror.id ?? -1] = s }
+                        updated = diffs
+                        reorder = !diffs.isEmpty
+                    } else {
+                        mirrors = try catalog.summariesFast()
+                        overrides = [:]
+                        mirrorsChanged = true
                         index = Dictionary(mirrors.enumerated().map { ($1.mirror.id ?? -1, $0) }, uniquingKeysWith: { a, _ in a })
                     }
                     if newStamp.maxEventId != stamp?.maxEventId || events.isEmpty { events = try catalog.events(limit: 50) }
@@ -142,10 +165,10 @@ public final class CatalogLoader: @unchecked Sendable {
                 } else if !running.isEmpty {
                     // While jobs run, only their mirrors' rows change silently (status, sizes, LFS counts).
                     for fresh in try catalog.summariesFast(ids: Array(Set(running))) {
-                        guard let i = index[fresh.mirror.id ?? -1] else { continue }
-                        if mirrors[i] != fresh {
-                            mirrors[i] = fresh
-                            mirrorsChanged = true
+                        guard let id = fresh.mirror.id, let i = index[id] else { continue }
+                        if (overrides[id] ?? mirrors[i]) != fresh {
+                            overrides[id] = fresh
+                            updated.append(fresh)
                         }
                     }
                 } else if stamp != nil, !detailChanged, jobs.isEmpty {
@@ -165,6 +188,8 @@ public final class CatalogLoader: @unchecked Sendable {
                 snap.detail = detail
                 snap.loadedAt = Date()
                 snap.mirrorsChanged = mirrorsChanged
+                snap.updated = updated
+                snap.reorder = reorder
                 lastPublish = Date()
                 lock.lock()
                 pending = snap

@@ -80,9 +80,12 @@ public struct DashboardState: Sendable {
     /// Takes a new catalog snapshot, keeping the selection on the same mirror.
     public mutating func apply(_ snapshot: Snapshot) {
         let same = !snapshot.mirrorsChanged && snapshot.mirrors.count == self.snapshot.mirrors.count && filter.isEmpty
+        if snapshot.mirrorsChanged { overrides = [:] }
+        for summary in snapshot.updated { overrides[summary.mirror.name] = summary }
         self.snapshot = snapshot
-        if same {
+        if same, !snapshot.reorder {
             updateJobs()
+            updateRows(snapshot.updated)
         } else {
             rebuildRows()
         }
@@ -130,6 +133,23 @@ public struct DashboardState: Sendable {
         }
     }
 
+    /// Rows of running jobs' mirrors newer than the snapshot's list (see `Snapshot.updated`), until the
+    /// next new list.
+    private var overrides: [String: MirrorSummary] = [:]
+
+    /// Only some mirrors' rows moved: replace those rows in place (a row then holds its own summary).
+    mutating func updateRows(_ updated: [MirrorSummary]) {
+        guard !updated.isEmpty else { return }
+        for summary in updated {
+            let name = summary.mirror.name
+            if let i = allIndex[name] {
+                allRows[i] = MirrorRow(summary, job: allRows[i].job, marked: allRows[i].marked, now: now)
+            }
+            if let i = rowIndex[name] { rows[i] = MirrorRow(summary, job: rows[i].job, marked: rows[i].marked, now: now) }
+        }
+        recount()
+    }
+
     /// Where each mirror sits in `allRows` and `rows`.
     private var allIndex: [String: Int] = [:]
     private var rowIndex: [String: Int] = [:]
@@ -140,18 +160,10 @@ public struct DashboardState: Sendable {
         let store = MirrorStore(snapshot.mirrors)
         allRows = store.mirrors.indices.map { i in
             let name = store.mirrors[i].mirror.name
+            if let newer = overrides[name] { return MirrorRow(newer, job: jobs[name], marked: marks.contains(name), now: now) }
             return MirrorRow(store: store, index: i, job: jobs[name], marked: marks.contains(name), now: now)
         }
-        longestName = 0
-        var c = Counts()
-        for r in allRows {
-            longestName = max(longestName, r.name.utf8.count)
-            if [.syncing, .fetchingLFS, .verifying].contains(r.status) { c.syncing += 1 }
-            if r.failed { c.failed += 1 } else if r.stale { c.stale += 1 }
-            if r.status == .paused { c.paused += 1 }
-            c.lfsPendingBytes += max(0, r.summary.state.lfsBytesTotal - r.summary.state.lfsBytesPresent)
-        }
-        counts = c
+        recount()
         rows = MirrorQuery.apply(allRows, filter: filter, order: sort, now: now)
         allIndex = Dictionary(allRows.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
         rowIndex = Dictionary(rows.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -162,6 +174,20 @@ public struct DashboardState: Sendable {
             selectedName = rows.isEmpty ? nil : rows[cursor].name
         }
         clampScroll()
+    }
+
+    /// The header's counts and the widest name, from `allRows`.
+    private mutating func recount() {
+        longestName = 0
+        var c = Counts()
+        for r in allRows {
+            longestName = max(longestName, r.name.utf8.count)
+            if [.syncing, .fetchingLFS, .verifying].contains(r.status) { c.syncing += 1 }
+            if r.failed { c.failed += 1 } else if r.stale { c.stale += 1 }
+            if r.status == .paused { c.paused += 1 }
+            c.lfsPendingBytes += max(0, r.summary.state.lfsBytesTotal - r.summary.state.lfsBytesPresent)
+        }
+        counts = c
     }
 
     public var layout: ScreenLayout { ScreenLayout(width: width, height: height, jobCount: snapshot.jobs.count) }

@@ -16,6 +16,12 @@ public struct Snapshot: Sendable {
     /// False when the loader knows the mirror list is the same as in its previous snapshot (only jobs,
     /// events or the lease moved), so the table need not be rebuilt.
     public var mirrorsChanged = true
+    /// Mirrors whose row moved while the list stayed the same (the mirrors of running jobs: status, sizes,
+    /// LFS counts). Sent apart so that the 10,000-mirror list is never copied for a handful of rows.
+    public var updated: [MirrorSummary] = []
+    /// True when `updated` came from a full reload (a pause, a finished sync…): rows may move in the
+    /// sort order or in or out of the filter, so the table is rebuilt. Progress updates leave it false.
+    public var reorder = false
 
     public init() {}
 
