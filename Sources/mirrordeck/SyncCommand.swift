@@ -73,11 +73,12 @@ struct SyncCommand: ParsableCommand {
 
         var failed = 0
         var reports: [[String: Any]] = []
+        // The text output printed its lines as jobs ended; only JSON needs each run again.
+        let runs = json ? try catalog.lastRuns(jobIds: finished.filter { $0.kind == .sync }.map { $0.id! }) : [:]
         for job in finished {
             if job.state != .succeeded { failed += 1 }
-            // The text output printed its lines as jobs ended; only JSON needs each run again.
             guard json else { continue }
-            let run = job.kind == .sync ? try catalog.lastRun(jobId: job.id!) : nil
+            let run = job.kind == .sync ? runs[job.id!] : nil
             reports.append([
                 "name": names[job.mirrorId] ?? "?",
                 "job": job.id!,
@@ -109,11 +110,14 @@ final class JobDisplay {
     }
 
     func update(_ jobs: [Job], catalog: Catalog, json: Bool) {
-        for job in jobs where job.state.isFinished && !reported.contains(job.id!) {
-            reported.insert(job.id!)
-            guard !json else { continue }
-            clearLine()
-            print(line(for: job, run: try? catalog.lastRun(jobId: job.id!)))
+        let ended = jobs.filter { $0.state.isFinished && !reported.contains($0.id!) }
+        ended.forEach { reported.insert($0.id!) }
+        if !json, !ended.isEmpty {
+            let runs = (try? catalog.lastRuns(jobIds: ended.filter { $0.kind == .sync }.map { $0.id! })) ?? [:]
+            for job in ended {
+                clearLine()
+                print(line(for: job, run: runs[job.id!]))
+            }
         }
         guard live else { return }
         let active = jobs.filter { $0.state == .running }.sorted { $0.id! < $1.id! }

@@ -11,10 +11,9 @@ extension Catalog {
 
     static func enqueue(_ mirror: Mirror, kind: JobKind, trigger: Trigger, actor: Actor, now: Date, db: Database) throws -> Job {
         var job = Job(mirrorId: mirror.id!, kind: kind, trigger: trigger, actor: actor, createdAt: now)
-        if var existing = try Job
-            .filter(Column("mirror_id") == mirror.id! && Column("kind") == kind.rawValue)
-            .filter([JobState.queued.rawValue, JobState.running.rawValue].contains(Column("state")))
-            .fetchOne(db) {
+        // Cached statements: `sync --all` enqueues hundreds of jobs in one transaction.
+        let pending = try db.cachedStatement(sql: "SELECT * FROM job WHERE mirror_id = ? AND kind = ? AND state IN ('queued', 'running') LIMIT 1")
+        if var existing = try Job.fetchOne(pending, arguments: [mirror.id!, kind.rawValue]) {
             if existing.priority < job.priority && existing.state == .queued {
                 existing.priority = job.priority
                 try existing.update(db)
@@ -22,8 +21,8 @@ extension Catalog {
             return existing
         }
         try job.insert(db)
-        try db.execute(sql: "UPDATE mirror_state SET status = 'queued' WHERE mirror_id = ? AND status NOT IN ('syncing', 'fetching-lfs', 'verifying')",
-                       arguments: [mirror.id!])
+        try db.cachedStatement(sql: "UPDATE mirror_state SET status = 'queued' WHERE mirror_id = ? AND status NOT IN ('syncing', 'fetching-lfs', 'verifying')")
+            .execute(arguments: [mirror.id!])
         if trigger != .schedule {
             try Event(actor: actor, action: "enqueue", mirror: mirror.name, message: "queued \(kind.rawValue) job #\(job.id!) (\(trigger.rawValue))", at: now).append(to: db)
         }

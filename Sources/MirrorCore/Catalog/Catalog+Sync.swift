@@ -164,6 +164,18 @@ extension Catalog {
 extension Catalog {
     /// The last run a job produced (a job re-queued after a crash may have produced several).
     public func lastRun(jobId: Int64) throws -> SyncRun? {
-        try read { db in try SyncRun.filter(Column("job_id") == jobId).order(Column("id").desc).fetchOne(db) }
+        try lastRuns(jobIds: [jobId])[jobId]
+    }
+
+    /// The last run of each of these jobs (jobs without one are absent).
+    public func lastRuns(jobIds: [Int64]) throws -> [Int64: SyncRun] {
+        guard !jobIds.isEmpty else { return [:] }
+        return try read { db in
+            var out: [Int64: SyncRun] = [:]
+            for run in try SyncRun.filter(jobIds.contains(Column("job_id"))).order(Column("id")).fetchAll(db) {
+                if let job = run.jobId { out[job] = run }
+            }
+            return out
+        }
     }
 }
