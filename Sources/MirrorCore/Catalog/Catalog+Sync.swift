@@ -25,9 +25,9 @@ public struct SyncOutcome: Sendable {
 extension Catalog {
 
     /// Starts a run: inserts it and marks the mirror syncing.
-    public func beginRun(mirror: Mirror, trigger: Trigger, actor: Actor, jobId: Int64? = nil) throws -> SyncRun {
+    public func beginRun(mirror: Mirror, trigger: Trigger, actor: Actor, jobId: Int64? = nil, startedAt: Date = Date()) throws -> SyncRun {
         try write { db in
-            var run = SyncRun(mirrorId: mirror.id!, jobId: jobId, trigger: trigger, actor: actor.description, startedAt: Date())
+            var run = SyncRun(mirrorId: mirror.id!, jobId: jobId, trigger: trigger, actor: actor.description, startedAt: startedAt)
             try db.cachedStatement(sql: """
                 INSERT INTO sync_run (mirror_id, job_id, trigger, actor, started_at, result) VALUES (?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [run.mirrorId, run.jobId, run.trigger.rawValue, run.actor, run.startedAt, run.result.rawValue])
@@ -51,12 +51,25 @@ extension Catalog {
             run.refsUpdated = outcome.refsUpdated
             run.refsDeleted = outcome.refsDeleted
             run.error = outcome.error.map(Redactor.redact)
-            try db.cachedStatement(sql: """
-                UPDATE sync_run SET ended_at = ?, duration_ms = ?, result = ?, bytes_received = ?, objects_received = ?,
-                    refs_updated = ?, refs_deleted = ?, error = ?
-                WHERE id = ?
-                """).execute(arguments: [run.endedAt, run.durationMs, run.result.rawValue, run.bytesReceived, run.objectsReceived,
-                                        run.refsUpdated, run.refsDeleted, run.error, run.id])
+            if run.id == nil {
+                // A run that never wrote to the repository (up to date, or failed before fetching) was not
+                // recorded as begun: it is recorded whole, here.
+                try db.cachedStatement(sql: """
+                    INSERT INTO sync_run (mirror_id, job_id, trigger, actor, started_at, ended_at, duration_ms, result,
+                        bytes_received, objects_received, refs_updated, refs_deleted, error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [run.mirrorId, run.jobId, run.trigger.rawValue, run.actor, run.startedAt, run.endedAt,
+                                            run.durationMs, run.result.rawValue, run.bytesReceived, run.objectsReceived,
+                                            run.refsUpdated, run.refsDeleted, run.error])
+                run.id = db.lastInsertedRowID
+            } else {
+                try db.cachedStatement(sql: """
+                    UPDATE sync_run SET ended_at = ?, duration_ms = ?, result = ?, bytes_received = ?, objects_received = ?,
+                        refs_updated = ?, refs_deleted = ?, error = ?
+                    WHERE id = ?
+                    """).execute(arguments: [run.endedAt, run.durationMs, run.result.rawValue, run.bytesReceived, run.objectsReceived,
+                                            run.refsUpdated, run.refsDeleted, run.error, run.id])
+            }
 
             var state = try Self.syncState(mirrorId: mirror.id!, db: db) ?? MirrorState(mirrorId: mirror.id!)
             state.lastCheckAt = now

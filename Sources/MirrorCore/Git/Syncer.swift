@@ -56,15 +56,16 @@ public struct Syncer: Sendable {
         }
         defer { withExtendedLifetime(lock) {} }
 
-        let run: SyncRun
-        do {
-            run = try catalog.beginRun(mirror: mirror, trigger: trigger, actor: actor, jobId: jobId)
-        } catch {
-            return SyncReport(mirror: mirror.name, result: .failed, error: "\(error)")
+        // The run is recorded as begun (status syncing) only before the repository is written to: an
+        // up-to-date check records its run once, when it ends, in one transaction.
+        var run = SyncRun(mirrorId: mirror.id!, jobId: jobId, trigger: trigger, actor: actor.description, startedAt: Date())
+        let begin = { [catalog] in
+            guard run.id == nil else { return }
+            run = try catalog.beginRun(mirror: mirror, trigger: trigger, actor: actor, jobId: jobId, startedAt: run.startedAt)
         }
         var outcome: SyncOutcome
         do {
-            outcome = try mirrorUpstream(mirror, lock: lock, progress: progress, isCancelled: isCancelled)
+            outcome = try mirrorUpstream(mirror, lock: lock, willWrite: begin, progress: progress, isCancelled: isCancelled)
         } catch GitError.cancelled {
             outcome = SyncOutcome(result: .cancelled)
             outcome.error = GitError.cancelled.description
@@ -85,13 +86,16 @@ public struct Syncer: Sendable {
     /// Whatever writes to the repository is marked in the mirror's lock file first and unmarked once it
     /// succeeded; only a sync that finds the mark (a killed or failed predecessor) looks for the lock and
     /// temporary files it may have left, so an up-to-date sync touches nothing on disk.
-    func mirrorUpstream(_ mirror: Mirror, lock: FileLock, progress: @escaping (SyncProgress) -> Void,
-                        isCancelled: @escaping () -> Bool) throws -> SyncOutcome {
+    func mirrorUpstream(_ mirror: Mirror, lock: FileLock, willWrite: () throws -> Void = {},
+                        progress: @escaping (SyncProgress) -> Void, isCancelled: @escaping () -> Bool) throws -> SyncOutcome {
         let path = home.mirrorPath(mirror.name)
         if lock.isMarked, FileManager.default.fileExists(atPath: path) {
             GitRepository.removeStaleFiles(path: path)
         }
-        if !FileManager.default.fileExists(atPath: path + "/HEAD") { lock.mark("creating") }
+        if !FileManager.default.fileExists(atPath: path + "/HEAD") {
+            try willWrite()
+            lock.mark("creating")
+        }
         let repo = try GitRepository.openOrCreateMirror(path: path)
         let before = try repo.refs()
         let headBefore = repo.headTarget()
@@ -115,6 +119,7 @@ public struct Syncer: Sendable {
             lock.clearMark()
             return SyncOutcome(result: .upToDate, refs: before, headRef: headBefore, behind: 0)
         }
+        try willWrite()
         lock.mark("fetching")
         var outcome = SyncOutcome(result: .updated, behind: behind)
         if behind > 0 {
