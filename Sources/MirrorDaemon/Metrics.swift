@@ -49,7 +49,7 @@ public final class Metrics: @unchecked Sendable {
 
     /// The exposition text, with per-mirror and queue gauges refreshed from the catalog.
     public func render(now: Date = Date()) throws -> String {
-        let summaries = try catalog.summaries()
+        let summaries = try catalog.summariesFast()
         let depth = try catalog.queueDepth()
         let running = try catalog.jobs().filter { $0.job.state == .running }
         lock.lock()

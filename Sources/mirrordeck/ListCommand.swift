@@ -10,7 +10,7 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         let (_, catalog) = try global.open()
-        let summaries = try catalog.summaries()
+        let summaries = try catalog.summariesFast()
         let now = Date()
         if json {
             print(JSONShapes.encode(summaries.map { JSONShapes.mirror($0, now: now) }))

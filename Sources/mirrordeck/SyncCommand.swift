@@ -33,9 +33,9 @@ struct SyncCommand: ParsableCommand {
         let now = Date()
         let mirrors: [Mirror]
         if all {
-            mirrors = try catalog.summaries().filter { $0.state.status != .paused }.map(\.mirror)
+            mirrors = try catalog.summariesFast().filter { $0.state.status != .paused }.map(\.mirror)
         } else if stale {
-            mirrors = try catalog.summaries().filter {
+            mirrors = try catalog.summariesFast().filter {
                 $0.state.status != .paused && ($0.state.status == .failed || $0.state.isStale(intervalSeconds: $0.mirror.intervalSeconds, now: now))
             }.map(\.mirror)
         } else {

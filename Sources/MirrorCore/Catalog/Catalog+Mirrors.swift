@@ -118,7 +118,8 @@ extension Catalog {
         try read { db in try Mirror.order(Column("name")).fetchAll(db) }
     }
 
-    /// Every mirror with its state, sorted by name.
+    /// Every mirror with its state, sorted by name, through GRDB's record decoding: the reference that
+    /// `summariesFast()` (what commands and the dashboard use) is tested against.
     public func summaries() throws -> [MirrorSummary] {
         try read { db in
             let mirrors = try Mirror.order(Column("name")).fetchAll(db)

@@ -46,4 +46,14 @@ extension Mirror: CatalogRecord {
         case insecureTLS = "insecureTls"
     }
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Decodes a row by column name (the engine reads the mirror of every job it runs; GRDB's Codable path
+    /// converted each key from snake case for every row).
+    public init(row: Row) throws {
+        self.init(name: row["name"], upstream: row["upstream"], intervalSeconds: row["interval_seconds"],
+                  lfs: LFSMode(rawValue: row["lfs"] ?? "auto") ?? .auto, lfsURL: row["lfs_url"],
+                  prune: row["prune"] ?? true, insecureTLS: row["insecure_tls"] ?? false,
+                  createdAt: Catalog.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0))
+        id = row["id"]
+    }
 }
