@@ -234,16 +234,27 @@ md_cold() {
     "$BIN" add --home "$RUN/cold-home" big "$BIG_URL" >/dev/null &&
         "$BIN" sync --home "$RUN/cold-home" big >"$RUN/md-cold.out" 2>&1
 }
+# The git part alone: the same with LFS off, so no pointer scan follows the fetch (for information).
+md_cold_nolfs() {
+    "$BIN" add --home "$RUN/cold-home-nolfs" --lfs off big "$BIG_URL" >/dev/null &&
+        "$BIN" sync --home "$RUN/cold-home-nolfs" big >"$RUN/md-cold-nolfs.out" 2>&1
+}
 git_cold() { git clone -q --mirror "$BIG_URL" "$RUN/cold-git.git" 2>>"$RUN/git-clone.log"; }
 for ((r = 0; r < COLD_ROUNDS; r++)); do
-    for side in $(rotate "$r" md_cold git_cold); do
-        if [ "$side" = md_cold ]; then rm -rf "$RUN/cold-home"; else rm -rf "$RUN/cold-git.git"; fi
+    for side in $(rotate "$r" md_cold git_cold md_cold_nolfs); do
+        case $side in
+            md_cold) rm -rf "$RUN/cold-home" ;;
+            md_cold_nolfs) rm -rf "$RUN/cold-home-nolfs" ;;
+            *) rm -rf "$RUN/cold-git.git" ;;
+        esac
         sync   # write back the previous round's files now, not during the measurement
         measure "$side" "$side"
     done
-    printf '  round %d: mirrordeck %.3f s, git clone --mirror %.3f s\n' $((r + 1)) \
-        "$(tail -n1 "$RUN/times/md_cold" | cut -d' ' -f1)" "$(tail -n1 "$RUN/times/git_cold" | cut -d' ' -f1)"
+    printf '  round %d: mirrordeck %.3f s, git clone --mirror %.3f s, mirrordeck with LFS off %.3f s\n' $((r + 1)) \
+        "$(tail -n1 "$RUN/times/md_cold" | cut -d' ' -f1)" "$(tail -n1 "$RUN/times/git_cold" | cut -d' ' -f1)" \
+        "$(tail -n1 "$RUN/times/md_cold_nolfs" | cut -d' ' -f1)"
 done
+rm -rf "$RUN/cold-home-nolfs"
 # Same result as git? (both are from the last round)
 MDREPO=$RUN/cold-home/mirrors/big.git
 refs_of() { git -C "$1" for-each-ref --format='%(objectname) %(refname)'; echo "HEAD $(git -C "$1" symbolic-ref HEAD)"; }
@@ -273,6 +284,10 @@ M_LOOP=$(median "$RUN/times/git_loop")
 M_XARGS=$(median "$RUN/times/git_xargs")
 M_MDC=$(median "$RUN/times/md_cold")
 M_GITC=$(median "$RUN/times/git_cold")
+M_MDN=$(median "$RUN/times/md_cold_nolfs")
+C_MDN=$(median "$RUN/times/md_cold_nolfs" 2)
+K_MDN=$(median "$RUN/times/md_cold_nolfs" 3)
+R_COLDN=$(ratio "$M_MDN" "$M_GITC")
 C_MD=$(median "$RUN/times/md_sync_all" 2)
 C_LOOP=$(median "$RUN/times/git_loop" 2)
 C_XARGS=$(median "$RUN/times/git_xargs" 2)
@@ -393,6 +408,12 @@ time, plus incompressible binary assets ($ASSETS). Each round starts from an emp
 | --- | --- | ---: | ---: | ---: | --- | ---: |
 | mirrordeck | \`mirrordeck add --home H big URL && mirrordeck sync --home H big\` | $(secs "$M_MDC") | $(secs "$C_MDC") | $(secs "$K_MDC") | $(samples "$RUN/times/md_cold") | $MD_PACK_MB MB |
 | git | \`git clone --mirror URL\` | $(secs "$M_GITC") | $(secs "$C_GITC") | $(secs "$K_GITC") | $(samples "$RUN/times/git_cold") | $GIT_PACK_MB MB |
+| mirrordeck, git part only (information) | the same with \`add --lfs off\`: no LFS pointer scan after the fetch | $(secs "$M_MDN") | $(secs "$C_MDN") | $(secs "$K_MDN") | $(samples "$RUN/times/md_cold_nolfs") | |
+
+With LFS off mirrordeck takes $R_COLDN × git's time. The difference to the first row is the first LFS
+pointer scan (\`lfs = auto\`, the default); for a repository without LFS it is a census of the pack's
+object headers (docs/lfs.md). libgit2 indexes the received pack on one thread; \`git index-pack\`
+resolves deltas on every core, which is most of the remaining difference on a multi-core machine.
 
 mirrordeck's own report of its last run: \`$MD_COLD_LINE\`. Its mirror was checked to have the same refs
 and HEAD as \`git clone --mirror\`'s, and to pass \`git fsck --connectivity-only\`.
