@@ -139,13 +139,15 @@ public final class CatalogLoader: @unchecked Sendable {
                     var diffs: [MirrorSummary] = []
                     var sameMirrors = !mirrors.isEmpty
                     var seen = 0
-                    try catalog.summariesFast { s in
-                        if sameMirrors, seen < mirrors.count, mirrors[seen].mirror.id == s.mirror.id {
-                            if (overrides[s.mirror.id ?? -1] ?? mirrors[seen]) != s { diffs.append(s) }
-                        } else {
-                            sameMirrors = false
+                    if sameMirrors {
+                        try catalog.summariesFast { s in
+                            if sameMirrors, seen < mirrors.count, mirrors[seen].mirror.id == s.mirror.id {
+                                if (overrides[s.mirror.id ?? -1] ?? mirrors[seen]) != s { diffs.append(s) }
+                            } else {
+                                sameMirrors = false
+                            }
+                            seen += 1
                         }
-                        seen += 1
                     }
                     if sameMirrors, seen == mirrors.count, overrides.count + diffs.count <= Self.maxOverrides {
                         for s in diffs { overrides[s.mirror.id ?? -1] = s }
