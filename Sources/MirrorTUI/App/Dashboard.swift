@@ -105,7 +105,9 @@ public enum Dashboard {
         state.message = startupMessage
 
         loader.start()
-        keeper?.start()
+        // The engine child starts once the first frame is on screen: spawning it sooner made its start-up
+        // compete with loading and drawing for the same cores.
+        var keeperStarted = false
         // The first frame waits (briefly) for the first snapshot, so it is complete, not empty.
         var pfd = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
         _ = poll(&pfd, 1, 3000)
@@ -137,6 +139,10 @@ public enum Dashboard {
                 lastDraw = now
                 dirty = false
                 immediate = false
+                if !keeperStarted {
+                    keeperStarted = true
+                    keeper?.start()
+                }
             }
             var timeout: Int32
             if dirty {
@@ -195,7 +201,7 @@ public enum Dashboard {
             state.message = .init(text: "stopping: \(running) running job\(running == 1 ? "" : "s") go\(running == 1 ? "es" : "") back to the queue…", isError: false)
             terminal.draw(renderer.render(state))
         }
-        keeper?.stop()
+        if keeperStarted { keeper?.stop() }
         loader.stop()
         terminal.close()
         let queued = (try? options.catalog.activeJobs(limit: 100_000))?.count ?? 0
