@@ -83,4 +83,11 @@ final class Tmux: @unchecked Sendable {
     func line(containing text: String, in screen: String) -> String {
         screen.split(separator: "\n", omittingEmptySubsequences: false).first { $0.contains(text) }.map(String.init) ?? ""
     }
+
+    /// The mirror table: the screen above the jobs panel (the events strip below it names mirrors too).
+    func table(in screen: String) -> String {
+        let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
+        let end = lines.firstIndex { $0.contains("─ Jobs") || $0.contains("- Jobs") } ?? lines.endIndex
+        return lines[..<end].joined(separator: "\n")
+    }
 }
