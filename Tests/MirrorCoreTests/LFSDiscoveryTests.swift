@@ -39,15 +39,23 @@ struct FastImport {
     }
 
     func git(_ args: [String], stdin: String? = nil) throws {
+        _ = try Self.git(args, stdin: stdin)
+    }
+
+    /// Runs git with a clean environment; returns its output, throws when it fails.
+    static func git(_ args: [String], stdin: String? = nil) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
         p.arguments = args
         p.environment = ["GIT_CONFIG_NOSYSTEM": "1", "HOME": NSTemporaryDirectory(), "PATH": "/usr/bin:/bin"]
         if let stdin { p.standardInput = FileHandle(forReadingAtPath: stdin) }
-        p.standardOutput = FileHandle.nullDevice
+        let out = Pipe()
+        p.standardOutput = out
         try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw LFSError.repository(path: args.joined(separator: " "), message: "git failed") }
+        return String(decoding: data, as: UTF8.self)
     }
 }
 
@@ -193,17 +201,7 @@ struct LFSDiscoveryTests {
 
     /// Runs git in `repo` and returns its output.
     func gitOutput(_ repo: String, _ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        p.arguments = ["-C", repo] + args
-        p.environment = ["GIT_CONFIG_NOSYSTEM": "1", "HOME": NSTemporaryDirectory(), "PATH": "/usr/bin:/bin"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw LFSError.repository(path: repo, message: "git \(args) failed") }
-        return String(decoding: data, as: UTF8.self)
+        try FastImport.git(["-C", repo] + args)
     }
 
     /// A history of small text files edited a line at a time, so packing makes deltas of most blobs.

@@ -161,21 +161,17 @@ private struct PackHeaders {
         return varint()
     }
 
-    private func position(of offset: Int) -> Int? {
-        var lo = 0, hi = starts.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if starts[mid] < offset { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < starts.count && starts[lo] == offset ? lo : nil
-    }
+    private func position(of offset: Int) -> Int? { Self.find(offset, in: starts) }
 
-    private func indexPosition(of id: GitOID) -> Int? {
-        var lo = 0, hi = index.oids.count
+    private func indexPosition(of id: GitOID) -> Int? { Self.find(id, in: index.oids) }
+
+    /// Where `value` is in the sorted `array`, by binary search.
+    private static func find<T: Comparable>(_ value: T, in array: [T]) -> Int? {
+        var lo = 0, hi = array.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if index.oids[mid] < id { lo = mid + 1 } else { hi = mid }
+            if array[mid] < value { lo = mid + 1 } else { hi = mid }
         }
-        return lo < index.oids.count && index.oids[lo] == id ? lo : nil
+        return lo < array.count && array[lo] == value ? lo : nil
     }
 }
