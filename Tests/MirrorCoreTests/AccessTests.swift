@@ -1,4 +1,5 @@
 import Foundation
+import Crypto
 import Testing
 @testable import MirrorCore
 
@@ -49,5 +50,45 @@ struct AccessTests {
         let out = AuthorizedKeys.render(existing: existing, grants: [grant], binary: "/usr/bin/mirrordeck", home: "/srv/md")
         #expect(out == "first\n\(AuthorizedKeys.begin)\nrestrict,pty,command=\"/usr/bin/mirrordeck ssh-session --home /srv/md --user alice\" \(key.line)\n\(AuthorizedKeys.end)\nlast\n")
         #expect(AuthorizedKeys.render(existing: out, grants: [], binary: "/b", home: "/h") == "first\n\(AuthorizedKeys.begin)\n\(AuthorizedKeys.end)\nlast\n")
+    }
+}
+
+@Suite("credentials for the client-facing server, and git over SSH")
+struct ServeCredentialTests {
+    @Test("a signed token names its user and mirror, expires, and fails when any byte changes")
+    func signed() throws {
+        let key = SymmetricKey(size: .bits256)
+        let now = Date()
+        let token = ServeToken.sign(user: "alice", mirror: "org/model", expires: now.addingTimeInterval(60), key: key)
+        #expect(ServeToken.verify(token, key: key, now: now)! == ("alice", "org/model"))
+        #expect(ServeToken.verify(token, key: key, now: now.addingTimeInterval(61)) == nil)
+        #expect(ServeToken.verify(token, key: SymmetricKey(size: .bits256), now: now) == nil)
+        var bytes = Array(token.utf8)
+        bytes[bytes.count / 2] = bytes[bytes.count / 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(ServeToken.verify(String(decoding: bytes, as: UTF8.self), key: key, now: now) == nil)
+        #expect(ServeToken.verify("mds1.garbage", key: key, now: now) == nil)
+    }
+
+    @Test("access tokens have one shape; their hash is what the catalog keeps")
+    func accessTokens() {
+        let t = ServeToken.mint()
+        #expect(ServeToken.looksLikeAccessToken(t))
+        #expect(!ServeToken.looksLikeAccessToken(t + "x"))
+        #expect(!ServeToken.looksLikeAccessToken("mdt_' OR 1=1 --"))
+        #expect(ServeToken.hash(t).count == 64 && ServeToken.hash(t) != ServeToken.hash(ServeToken.mint()))
+    }
+
+    @Test("git's SSH commands: quoted paths, leading slash, .git optional; anything else refused")
+    func gitCommands() throws {
+        #expect(try GitSSHCommand.parse("git-upload-pack '/org/model.git'") == .uploadPack(mirror: "org/model"))
+        #expect(try GitSSHCommand.parse("git-upload-pack 'lib.git'") == .uploadPack(mirror: "lib"))
+        #expect(try GitSSHCommand.parse("git upload-pack lib") == .uploadPack(mirror: "lib"))
+        #expect(try GitSSHCommand.parse("git-receive-pack '/lib.git'") == .receivePack(mirror: "lib"))
+        #expect(try GitSSHCommand.parse("git-lfs-authenticate 'org/model.git' download") == .lfsAuthenticate(mirror: "org/model", operation: "download"))
+        #expect(try GitSSHCommand.parse("status") == nil)
+        for bad in ["git-upload-pack '../../etc.git'", "git-upload-pack '/a/b/c.git'", "git-upload-pack 'lib.git", "git-upload-pack",
+                    "git-upload-pack 'lib.git' extra", "git-lfs-authenticate 'lib.git' delete", "git-upload-pack '$(id).git'"] {
+            #expect(throws: AccessError.self, "\(bad)") { try GitSSHCommand.parse(bad) }
+        }
     }
 }

@@ -70,6 +70,7 @@ extension Catalog {
         if existing.lfsURL != mirror.lfsURL { changes.append("lfs-url \(mirror.lfsURL.map(UpstreamURL.display) ?? "default")") }
         if existing.prune != mirror.prune { changes.append("prune \(mirror.prune)") }
         if existing.insecureTLS != mirror.insecureTLS { changes.append("insecure-tls \(mirror.insecureTLS)") }
+        if existing.isPrivate != mirror.isPrivate { changes.append(mirror.isPrivate ? "private" : "public") }
         guard !changes.isEmpty else { return false }
         let shorter = mirror.intervalSeconds < existing.intervalSeconds
         existing.upstream = mirror.upstream
@@ -78,6 +79,7 @@ extension Catalog {
         existing.lfsURL = mirror.lfsURL
         existing.prune = mirror.prune
         existing.insecureTLS = mirror.insecureTLS
+        existing.isPrivate = mirror.isPrivate
         try existing.update(db)
         // A shorter interval takes effect now, not after the run the old one scheduled (backoff aside:
         // a failing mirror keeps its retry time).

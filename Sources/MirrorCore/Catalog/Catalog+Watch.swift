@@ -127,9 +127,11 @@ extension Catalog {
         try read { db in
             if ids == nil { reserve(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mirror") ?? 0) }
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT m.id, m.name, m.upstream, m.interval_seconds, m.lfs, m.lfs_url, m.prune, m.insecure_tls, m.created_at,
-                       \(MirrorState.positionalColumns(prefix: "s."))
+                SELECT m.id, m.name, m.upstream, m.interval_seconds, m.lfs, m.lfs_url, m.prune, m.insecure_tls, m.created_at, m.private,
+                       \(MirrorState.positionalColumns(prefix: "s.")), sv.bytes, sv.requests
                 FROM mirror m LEFT JOIN mirror_state s ON s.mirror_id = m.id
+                LEFT JOIN (SELECT mirror, SUM(bytes) AS bytes, SUM(requests) AS requests FROM access_hourly
+                           WHERE hour >= strftime('%Y-%m-%d %H:00:00.000', 'now', '-23 hours') GROUP BY mirror) sv ON sv.mirror = m.name
                 \(only)
                 ORDER BY m.name
                 """)
@@ -137,11 +139,12 @@ extension Catalog {
                 let id: Int64 = row[0]
                 var m = Mirror(name: row[1], upstream: row[2], intervalSeconds: row[3],
                                lfs: LFSMode(rawValue: row[4] ?? "auto") ?? .auto, lfsURL: row[5],
-                               prune: row[6] ?? true, insecureTLS: row[7] ?? false, createdAt: Self.date(row[8]) ?? Date(timeIntervalSince1970: 0))
+                               prune: row[6] ?? true, insecureTLS: row[7] ?? false, isPrivate: row[9] ?? false,
+                               createdAt: Self.date(row[8]) ?? Date(timeIntervalSince1970: 0))
                 m.id = id
                 // A mirror without a state row (a moment after it was added) reads as a new, idle one.
-                let s = MirrorState(mirrorId: id, row: row, from: 9)
-                try visit(MirrorSummary(mirror: m, state: s))
+                let s = MirrorState(mirrorId: id, row: row, from: 10)
+                try visit(MirrorSummary(mirror: m, state: s, servedBytes24h: row[29] ?? 0, servedRequests24h: row[30] ?? 0))
             }
         }
     }

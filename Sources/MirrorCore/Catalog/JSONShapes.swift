@@ -14,6 +14,7 @@ public enum JSONShapes {
             "lfs_url": m.lfsURL.map(UpstreamURL.display) as Any,
             "prune": m.prune,
             "insecure_tls": m.insecureTLS,
+            "private": m.isPrivate,
             "status": st.status.rawValue,
             "fresh_as_of": TimeFormat.iso(st.freshAsOf) as Any,
             "lag_seconds": st.lag(now: now).map { Int($0) } as Any,

@@ -11,11 +11,13 @@ public struct Mirror: Sendable, Equatable, Identifiable {
     public var lfsURL: String?
     public var prune: Bool
     public var insecureTLS: Bool
+    /// Served only to authenticated clients (`serve --auth tokens` or SSH), and never named to others.
+    public var isPrivate: Bool
     public var createdAt: Date
 
     public init(name: String, upstream: String, intervalSeconds: Int = Interval.defaultSeconds,
                 lfs: LFSMode = .auto, lfsURL: String? = nil, prune: Bool = true,
-                insecureTLS: Bool = false, createdAt: Date = Date()) {
+                insecureTLS: Bool = false, isPrivate: Bool = false, createdAt: Date = Date()) {
         self.name = name
         self.upstream = upstream
         self.intervalSeconds = intervalSeconds
@@ -23,6 +25,7 @@ public struct Mirror: Sendable, Equatable, Identifiable {
         self.lfsURL = lfsURL
         self.prune = prune
         self.insecureTLS = insecureTLS
+        self.isPrivate = isPrivate
         self.createdAt = createdAt
     }
 
@@ -44,6 +47,7 @@ extension Mirror: CatalogRecord {
         case id, name, upstream, intervalSeconds, lfs, prune, createdAt
         case lfsURL = "lfsUrl"
         case insecureTLS = "insecureTls"
+        case isPrivate = "private"
     }
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -52,7 +56,7 @@ extension Mirror: CatalogRecord {
     public init(row: Row) throws {
         self.init(name: row["name"], upstream: row["upstream"], intervalSeconds: row["interval_seconds"],
                   lfs: LFSMode(rawValue: row["lfs"] ?? "auto") ?? .auto, lfsURL: row["lfs_url"],
-                  prune: row["prune"] ?? true, insecureTLS: row["insecure_tls"] ?? false,
+                  prune: row["prune"] ?? true, insecureTLS: row["insecure_tls"] ?? false, isPrivate: row["private"] ?? false,
                   createdAt: Catalog.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0))
         id = row["id"]
     }

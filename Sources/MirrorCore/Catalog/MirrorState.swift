@@ -56,6 +56,10 @@ extension MirrorState: CatalogRecord {
 public struct MirrorSummary: Sendable, Equatable {
     public var mirror: Mirror
     public var state: MirrorState
+    /// Response bytes `mirrordeck serve` sent for this mirror in the last 24 hours (`summariesFast` only).
+    public var servedBytes24h: Int64 = 0
+    /// Requests served for this mirror in the last 24 hours (`summariesFast` only).
+    public var servedRequests24h: Int = 0
 }
 
 extension MirrorState {

@@ -11,7 +11,7 @@ import TOMLKit
 /// lfs = "auto"
 /// ```
 public enum MirrorList {
-    public static let knownKeys = ["name", "upstream", "interval", "lfs", "lfs_url", "prune", "insecure_tls"]
+    public static let knownKeys = ["name", "upstream", "interval", "lfs", "lfs_url", "prune", "insecure_tls", "private"]
 
     /// Parses and validates a whole file; any error names the entry and key, and nothing is applied.
     public static func parse(_ text: String, file: String) throws -> [Mirror] {
@@ -66,6 +66,7 @@ public enum MirrorList {
                 mirror.lfsURL = try string("lfs_url", required: false)
                 mirror.prune = try bool("prune", default: true)
                 mirror.insecureTLS = try bool("insecure_tls", default: false)
+                mirror.isPrivate = try bool("private", default: false)
                 mirrors.append(try mirror.validated())
             } catch let error as ConfigError {
                 if case .mirrorList = error { throw error }
@@ -87,6 +88,7 @@ public enum MirrorList {
             if let url = m.lfsURL { out += "lfs_url = \(tomlString(url))\n" }
             if !m.prune { out += "prune = false\n" }
             if m.insecureTLS { out += "insecure_tls = true\n" }
+            if m.isPrivate { out += "private = true\n" }
         }
         return out
     }
