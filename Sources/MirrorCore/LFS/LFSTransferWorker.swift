@@ -65,8 +65,11 @@ final class LFSTransferWorker {
                 return result
             }
             defer { lock.release() }
-            // While we waited, another worker (maybe in another process) may have brought it into another mirror.
-            if lock.waited, let linked = try linkFromHolder(pointer) {
+            // While we waited, another worker (maybe in another process: the server's pull-through) may
+            // have placed it here, verified, or brought it into another mirror.
+            if lock.waited, LFSStore.regularFileSize(finalPath(pointer.oid)) == pointer.size {
+                result.outcome = .success(.found)
+            } else if lock.waited, let linked = try linkFromHolder(pointer) {
                 result.outcome = .success(linked)
             } else {
                 switch item.source {
