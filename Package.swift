@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
     ],
     targets: [
         // Thin C module maps with inline shims; no logic lives here.
@@ -48,16 +50,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "MirrorServe",
+            dependencies: [
+                "MirrorCore", "CZlib",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "mirrordeck",
             dependencies: [
-                "MirrorCore", "MirrorTUI", "MirrorDaemon",
+                "MirrorCore", "MirrorTUI", "MirrorDaemon", "MirrorServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
-        .testTarget(name: "MirrorCoreTests", dependencies: ["MirrorCore"]),
+        .testTarget(name: "MirrorCoreTests", dependencies: ["MirrorCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "MirrorDaemonTests", dependencies: ["MirrorDaemon"]),
+        .testTarget(name: "MirrorServeTests", dependencies: ["MirrorServe"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MirrorCore"]),
         .testTarget(name: "MirrorTUITests", dependencies: ["MirrorTUI"]),
     ],

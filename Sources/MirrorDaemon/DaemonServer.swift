@@ -19,6 +19,8 @@ public struct DaemonServer: Sendable {
     public let catalog: Catalog
     public let engineConfig: EngineConfig
     public let options: Options
+    /// The daemon's metrics (a server run beside it registers its own in the same registry).
+    public let metrics: Metrics
     let logger: Logger
 
     public init(home: Home, catalog: Catalog, engineConfig: EngineConfig, options: Options, logger: Logger) {
@@ -27,16 +29,17 @@ public struct DaemonServer: Sendable {
         self.engineConfig = engineConfig
         self.options = options
         self.logger = logger
+        metrics = Metrics(catalog: catalog)
     }
 
     /// Runs until SIGTERM or SIGINT; then running jobs are put back in the queue and the lease released.
-    public func run(configureEngine: @escaping @Sendable (Engine) -> Void = { _ in }) async throws {
+    public func run(services: [any Service] = [], configureEngine: @escaping @Sendable (Engine) -> Void = { _ in }) async throws {
         var engineConfig = self.engineConfig
         engineConfig.runsScheduler = true
         let config = engineConfig
         let engine = Engine(home: home, catalog: catalog, config: config, kind: .daemon, logger: logger)
         configureEngine(engine)
-        let metrics = Metrics(catalog: catalog)
+        let metrics = self.metrics
         engine.observe { metrics.record($0) }
         let webhook = Webhook(secret: options.webhookSecret, catalog: catalog)
 
@@ -99,7 +102,8 @@ public struct DaemonServer: Sendable {
             },
             logger: logger)
         do {
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            let group = ServiceGroup(services: [app] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            try await group.run()
         } catch {
             engine.stop()
             throw error

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MirrorCore
 import MirrorDaemon
+import MirrorServe
 
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,10 +19,13 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).") var listen = "127.0.0.1:9477"
     @Option(name: .customLong("webhook-secret-file"), help: "File holding the GitHub webhook secret.") var webhookSecretFile: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(name: .customLong("serve-listen"), help: "Also serve the mirrors to clients (as 'mirrordeck serve') on HOST:PORT.") var serveListen: String?
+    @OptionGroup var serve: ServeFlags
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         _ = try Self.parseListen(listen)
+        if let serveListen { _ = try serve.options(listen: serveListen) }
     }
 
     static func parseListen(_ text: String) throws -> (String, Int) {
@@ -57,6 +61,16 @@ struct DaemonCommand: AsyncParsableCommand {
             throw CLIError(description: "the webhook secret is empty: put a long random string in the file")
         }
         let server = DaemonServer(home: home, catalog: catalog, engineConfig: try EngineConfig.load(home: home), options: options, logger: logger)
-        try await server.run { engine in EngineSetup.install(on: engine) }
+        var serveServer: ServeServer?
+        if let serveListen {
+            do {
+                serveServer = try ServeServer(home: home, catalog: catalog, options: serve.options(listen: serveListen),
+                                              logger: Logger(label: "mirrordeck.serve"), registry: server.metrics.registry)
+            } catch let error as ServeError {
+                throw CLIError(description: error.description)
+            }
+        }
+        try await server.run(services: serveServer.map { [$0.makeService()] } ?? []) { engine in EngineSetup.install(on: engine) }
+        serveServer?.shutdown()
     }
 }

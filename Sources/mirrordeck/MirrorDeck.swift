@@ -14,7 +14,7 @@ struct MirrorDeck: AsyncParsableCommand {
         subcommands: [DashboardCommand.self, AddCommand.self, EditCommand.self, RemoveCommand.self, ListCommand.self, ShowCommand.self,
                       SyncCommand.self, ImportCommand.self, ExportCommand.self,
                       JobsCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self,
-                      LogCommand.self, EventsCommand.self, DaemonCommand.self,
+                      LogCommand.self, EventsCommand.self, DaemonCommand.self, ServeCommand.self,
                       AccessCommand.self, SSHSessionCommand.self, EngineCommand.self, LFSCommand.self, VerifyCommand.self,
                       WatchCatalogCommand.self],
         defaultSubcommand: DashboardCommand.self
