@@ -5,9 +5,9 @@ import MirrorCore
 struct AccessCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "access",
-        abstract: "Manage who may reach MirrorDeck over SSH, and with which role.",
+        abstract: "Manage who may reach MirrorDeck over SSH (with a role) and over HTTP (with a token).",
         discussion: "Grants live in the catalog and are written to the service account's authorized_keys as forced-command lines inside a managed block. See docs/ssh-admin.md.",
-        subcommands: [Grant.self, List.self, Revoke.self])
+        subcommands: [Grant.self, List.self, Revoke.self, Token.self, Tokens.self, RevokeToken.self])
 
     /// Options shared by the subcommands that rewrite authorized_keys.
     struct KeysFile: ParsableArguments {
@@ -87,6 +87,67 @@ struct AccessCommand: ParsableCommand {
             let removed = try catalog.revoke(target, actor: .acting)
             try keys.rewrite(home: home, catalog: catalog)
             print("revoked \(removed.count) key(s) of \(Set(removed.map(\.user)).sorted().joined(separator: ", ")); \(keys.resolved) updated")
+        }
+    }
+}
+
+extension AccessCommand {
+    struct Token: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Mint an HTTP token for USER (for 'serve --auth tokens' and private mirrors); it is shown once.",
+            discussion: "Use it as the password of any user name (git asks for one), or as 'Authorization: Bearer TOKEN'. Only its hash is kept.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "User name the token acts as.") var user: String
+        @Option(help: "Lifetime, e.g. 30d or 12h (default: no expiry).") var expires: String?
+
+        func run() throws {
+            try SSHSessionGuard.refuseInsideSession()
+            try MirrorCore.Grant.validateUser(user)
+            let until = try expires.map { Date().addingTimeInterval(TimeInterval(try Interval.parse($0))) }
+            let (_, catalog) = try global.open()
+            let (token, id) = try catalog.mintToken(user: user, expires: until, actor: .acting)
+            print(token)
+            FileHandle.standardError.write(Data("minted token #\(id) for \(user)\(until.map { " until " + (TimeFormat.iso($0) ?? "") } ?? " with no expiry"); it is not shown again\n".utf8))
+        }
+    }
+
+    struct Tokens: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List HTTP tokens (never the tokens themselves).")
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let (_, catalog) = try global.open()
+            let tokens = try catalog.accessTokens()
+            let now = Date()
+            if json {
+                print(JSONShapes.encode(tokens.map { t in
+                    ["id": t.id, "user": t.user, "created_at": TimeFormat.iso(t.createdAt) as Any, "created_by": t.createdBy,
+                     "expires_at": TimeFormat.iso(t.expiresAt) as Any, "revoked_at": TimeFormat.iso(t.revokedAt) as Any,
+                     "live": t.isLive(now: now)] as [String: Any]
+                }))
+                return
+            }
+            guard !tokens.isEmpty else { print("no HTTP tokens: mint one with 'mirrordeck access token USER'"); return }
+            var rows = [["ID", "USER", "STATE", "EXPIRES", "CREATED", "BY"]]
+            for t in tokens {
+                let state = t.revokedAt != nil ? "revoked" : (t.isLive(now: now) ? "live" : "expired")
+                rows.append(["#\(t.id)", t.user, state, TimeFormat.iso(t.expiresAt) ?? "never", TimeFormat.iso(t.createdAt) ?? "", t.createdBy])
+            }
+            print(Table.render(rows))
+        }
+    }
+
+    struct RevokeToken: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "revoke-token", abstract: "Revoke one HTTP token (#ID) or every token of USER.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "#ID (as 'access tokens' lists it) or USER.") var target: String
+
+        func run() throws {
+            try SSHSessionGuard.refuseInsideSession()
+            let (_, catalog) = try global.open()
+            let count = try catalog.revokeTokens(target, actor: .acting)
+            print("revoked \(count) HTTP token(s)")
         }
     }
 }

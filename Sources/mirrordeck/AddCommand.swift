@@ -15,6 +15,8 @@ struct AddCommand: ParsableCommand {
     @Option(name: .customLong("lfs-url"), help: "LFS endpoint, when it is not the upstream's.") var lfsURL: String?
     @Flag(name: .customLong("no-prune"), help: "Keep refs that were deleted upstream.") var noPrune = false
     @Flag(name: .customLong("insecure-tls"), help: "Do not verify the upstream's TLS certificate.") var insecureTLS = false
+    @Flag(name: .customLong("private"), help: "Serve this mirror only to clients with a token (or over SSH); others are told it does not exist.")
+    var isPrivate = false
 
     func run() throws {
         var mirror = Mirror(name: name, upstream: url)
@@ -25,6 +27,7 @@ struct AddCommand: ParsableCommand {
         mirror.lfsURL = lfsURL
         mirror.prune = !noPrune
         mirror.insecureTLS = insecureTLS
+        mirror.isPrivate = isPrivate
         _ = try mirror.validated()
         let (home, catalog) = try global.open()
         let added = try catalog.addMirror(mirror, actor: .acting)

@@ -15,6 +15,8 @@ struct EditCommand: ParsableCommand {
     @Option(name: .customLong("lfs-url"), help: "LFS endpoint, when it is not the upstream's ('default' to derive it from the upstream again).") var lfsURL: String?
     @Flag(inversion: .prefixedNo, help: "Delete refs that were deleted upstream.") var prune: Bool?
     @Flag(name: .customLong("insecure-tls"), inversion: .prefixedEnableDisable, help: "Do not verify the upstream's TLS certificate.") var insecureTLS: Bool?
+    @Flag(name: .customLong("private"), help: "Serve it only to clients with a token (or over SSH).") var makePrivate = false
+    @Flag(name: .customLong("public"), help: "Serve it to everyone the server lets in.") var makePublic = false
 
     func run() throws {
         try MirrorName.validate(name)
@@ -23,8 +25,9 @@ struct EditCommand: ParsableCommand {
         let seconds = try interval.map { try Interval.parse($0) }
         let mode = try lfs.map { try LFSMode.parse($0) }
         if let lfsURL, lfsURL != "default" { _ = try UpstreamURL(lfsURL) }
-        guard url != nil || seconds != nil || mode != nil || lfsURL != nil || prune != nil || insecureTLS != nil else {
-            throw ValidationError("nothing to change: give --url, --interval, --lfs, --lfs-url, --prune/--no-prune or --enable-insecure-tls/--disable-insecure-tls")
+        guard !(makePrivate && makePublic) else { throw ValidationError("--private and --public contradict each other: give one") }
+        guard url != nil || seconds != nil || mode != nil || lfsURL != nil || prune != nil || insecureTLS != nil || makePrivate || makePublic else {
+            throw ValidationError("nothing to change: give --url, --interval, --lfs, --lfs-url, --prune/--no-prune, --private/--public or --enable-insecure-tls/--disable-insecure-tls")
         }
         let (_, catalog) = try global.open()
         var mirror = try catalog.mirror(named: name)
@@ -34,6 +37,7 @@ struct EditCommand: ParsableCommand {
         if let lfsURL { mirror.lfsURL = lfsURL == "default" ? nil : lfsURL }
         if let prune { mirror.prune = prune }
         if let insecureTLS { mirror.insecureTLS = insecureTLS }
+        if makePrivate || makePublic { mirror.isPrivate = makePrivate }
         if try catalog.updateMirror(mirror, actor: .acting) {
             print("changed \(name): upstream \(UpstreamURL.display(mirror.upstream)), every \(Interval.format(mirror.intervalSeconds)), lfs \(mirror.lfs.rawValue)\(mirror.prune ? "" : ", no prune")")
         } else {

@@ -36,6 +36,10 @@ struct SSHSessionCommand: ParsableCommand {
         }
         let command: SSHCommand
         do {
+            if let git = try GitSSHCommand.parse(original) {
+                try SSHGit.run(git, home: home, catalog: catalog, actor: actor, role: role)
+                return
+            }
             command = try SSHCommand(original)
             try role.check(command.permission)
         } catch let error as AccessError {

@@ -19,6 +19,13 @@ struct ShowCommand: ParsableCommand {
             var object = JSONShapes.mirror(summary, now: now)
             object["path"] = home.mirrorPath(name)
             object["runs"] = runs.map(JSONShapes.run)
+            let served = ServedURL.of(summary.mirror, home: home, catalog: catalog)
+            object["clone_url"] = served?.cloneURL as Any
+            object["clone_command"] = served?.cloneCommand as Any
+            object["served_lfs_url"] = served?.lfsURL as Any
+            let totals = try catalog.served24h(mirror: name)
+            object["served_requests_24h"] = totals.requests
+            object["served_bytes_24h"] = totals.bytes
             print(JSONShapes.encode(object))
             return
         }
@@ -41,6 +48,18 @@ struct ShowCommand: ParsableCommand {
             ("prune", m.prune ? "yes" : "no"),
             ("last audit", s.lastAuditAt.map { "\(s.lastAuditResult ?? "?"), \(TimeFormat.lag(now.timeIntervalSince($0))) ago" } ?? "never"),
         ]
+        if m.isPrivate { lines.append(("visibility", "private: served only with a token or over SSH")) }
+        let served = try catalog.served24h(mirror: m.name)
+        if served.requests > 0 {
+            lines.append(("served 24h", "\(served.requests) requests, \(ByteFormat.format(served.bytes))"))
+            let clients = try catalog.recentAccess(mirror: m.name, limit: 5)
+                .map { "\($0.user.map { "\($0)@" } ?? "")\($0.client) \($0.kind.rawValue) \($0.status) \(ByteFormat.format($0.bytes))" }
+            lines.append(("last clients", clients.joined(separator: "; ")))
+        }
+        if let served = ServedURL.of(m, home: home, catalog: catalog) {
+            lines.append(("clone", served.cloneCommand))
+            if served.lfsURL != nil { lines.append(("", "(-c lfs.url: the upstream's .lfsconfig names its own LFS server; this keeps git-lfs here)")) }
+        }
         if let reason = s.pausedReason { lines.append(("paused", reason)) }
         if let error = s.lastError { lines.append(("last error", error)) }
         for (key, value) in lines { print("\(key.padding(toLength: 12, withPad: " ", startingAt: 0)) \(value)") }
