@@ -209,10 +209,13 @@ public final class CatalogLoader: @unchecked Sendable {
 
     private func loadDetail(_ name: String, mirrors: [MirrorSummary]) throws -> DetailData? {
         guard let m = mirrors.first(where: { $0.mirror.name == name })?.mirror, let id = m.id else { return nil }
-        return DetailData(mirrorName: name, runs: try catalog.runs(mirrorId: id, limit: 12),
-                          lfsScan: try catalog.lfsScan(mirrorId: id),
-                          lastVerify: try catalog.lastFinishedJob(mirrorId: id, kind: .verify),
-                          lastAudit: try catalog.auditRuns(mirrorId: id, limit: 1).first,
-                          path: home.mirrorPath(name))
+        var detail = DetailData(mirrorName: name, runs: try catalog.runs(mirrorId: id, limit: 12),
+                                lfsScan: try catalog.lfsScan(mirrorId: id),
+                                lastVerify: try catalog.lastFinishedJob(mirrorId: id, kind: .verify),
+                                lastAudit: try catalog.auditRuns(mirrorId: id, limit: 1).first,
+                                path: home.mirrorPath(name))
+        detail.recentAccess = try catalog.recentAccess(mirror: name, limit: 5)
+        detail.cloneCommand = ServedURL.of(m, home: home, catalog: catalog)?.cloneCommand
+        return detail
     }
 }

@@ -93,6 +93,7 @@ public enum MirrorQuery {
         case .fails: key = { cmp($0.summary.state.consecutiveFailures, $1.summary.state.consecutiveFailures) }
         case .lfs: key = { cmp($0.lfsFraction ?? 2, $1.lfsFraction ?? 2) }
         case .size: key = { cmp($0.summary.state.diskBytes, $1.summary.state.diskBytes) }
+        case .served: key = { cmp($0.summary.servedBytes24h, $1.summary.servedBytes24h) }
         case .upstream: key = { cmp($0.summary.mirror.upstream, $1.summary.mirror.upstream) }
         }
         let asc = order.ascending

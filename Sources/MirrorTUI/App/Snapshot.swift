@@ -42,6 +42,10 @@ public struct DetailData: Sendable, Equatable {
     /// The last checksum audit's record, when audits have run.
     public var lastAudit: AuditRun?
     public var path: String
+    /// The latest requests `mirrordeck serve` answered for this mirror, newest first.
+    public var recentAccess: [AccessLogEntry] = []
+    /// How clients clone it from this host, when a server has published its address.
+    public var cloneCommand: String?
 
     public init(mirrorName: String, runs: [SyncRun], lfsScan: LFSScan?, lastVerify: Job?, lastAudit: AuditRun? = nil, path: String) {
         self.mirrorName = mirrorName

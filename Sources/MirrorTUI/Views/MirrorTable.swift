@@ -3,7 +3,7 @@ import MirrorCore
 
 /// The columns of the mirror table. The raw value is the name `:sort` takes.
 public enum MirrorColumn: String, CaseIterable, Sendable {
-    case status, name, state, lag, last, next, behind, fails, lfs, size, upstream
+    case status, name, state, lag, last, next, behind, fails, lfs, size, served, upstream
 
     /// Title in the table header.
     public var title: String {
@@ -18,6 +18,7 @@ public enum MirrorColumn: String, CaseIterable, Sendable {
         case .fails: return "FAILS"
         case .lfs: return "LFS"
         case .size: return "SIZE"
+        case .served: return "SERVED 24H"
         case .upstream: return "UPSTREAM"
         }
     }
@@ -34,7 +35,8 @@ public enum MirrorColumn: String, CaseIterable, Sendable {
         case .last: return 6
         case .lfs: return 7
         case .size: return 8
-        case .upstream: return 9
+        case .served: return 9
+        case .upstream: return 10
         }
     }
 
@@ -51,6 +53,7 @@ public enum MirrorColumn: String, CaseIterable, Sendable {
         case .fails: return 6
         case .lfs: return 15
         case .size: return 9
+        case .served: return 10
         case .upstream: return 20
         }
     }
@@ -67,6 +70,7 @@ public enum MirrorColumn: String, CaseIterable, Sendable {
         case "nextrun", "next-run": return .next
         case "disk": return .size
         case "url": return .upstream
+        case "served24h", "served-24h", "downloads": return .served
         default: return MirrorColumn(rawValue: text.lowercased())
         }
     }
@@ -222,6 +226,7 @@ public struct MirrorRow: Equatable, Sendable {
         case .fails: return String(s.consecutiveFailures)
         case .lfs: return s.lfsObjectsTotal == 0 ? (m.lfs == .off ? "off" : (glyphs.ascii ? "-" : "—")) : "\(s.lfsObjectsPresent)/\(s.lfsObjectsTotal)"
         case .size: return s.diskBytes == 0 ? (glyphs.ascii ? "-" : "—") : Format.size(s.diskBytes)
+        case .served: return summary.servedRequests24h == 0 ? (glyphs.ascii ? "-" : "—") : Format.size(summary.servedBytes24h)
         case .upstream: return UpstreamURL.display(m.upstream)
         }
     }

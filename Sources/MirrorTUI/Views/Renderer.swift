@@ -458,6 +458,17 @@ public struct Renderer: Sendable {
         } else {
             out.append(("last audit", "never", .muted))
         }
+        if let clone = detail?.cloneCommand { out.append(("clone", clone, .base)) }
+        let served = row.summary.servedRequests24h
+        out.append(("served 24h", served == 0 ? "nothing" : "\(served) request\(served == 1 ? "" : "s"), \(Format.size(row.summary.servedBytes24h))",
+                    served == 0 ? .muted : .base))
+        if let recent = detail?.recentAccess, !recent.isEmpty {
+            for (i, e) in recent.enumerated() {
+                let who = (e.user.map { "\($0)@" } ?? "") + e.client
+                out.append((i == 0 ? "last clients" : "", "\(Format.moment(e.at, now: now, time: .system, dash: "-")) \(who) \(e.kind.rawValue) \(e.status) \(Format.size(e.bytes))",
+                            e.status >= 400 ? .failed : .base))
+            }
+        }
         if let job = row.job {
             let progress = job.fraction.map { " " + Format.percent($0) } ?? ""
             out.append(("job", "#\(job.id ?? 0) \(job.kind.rawValue) \(job.state.rawValue)\(progress)" + (job.phase.map { " (\($0))" } ?? ""), .active))
