@@ -15,11 +15,11 @@ final class DaemonProcess {
     }
 
     /// Starts the daemon and waits until /healthz answers ok.
-    static func start(env: TestEnv, secret: String? = nil) throws -> DaemonProcess {
+    static func start(env: TestEnv, secret: String? = nil, extra: [String] = []) throws -> DaemonProcess {
         var environment: [String: String] = [:]
         if let secret { environment["MIRRORDECK_WEBHOOK_SECRET"] = secret }
         let port = Net.freePort()
-        let process = try Shell.start(TestEnv.binary, ["daemon", "--home", env.home, "--listen", "127.0.0.1:\(port)", "--log-level", "debug"],
+        let process = try Shell.start(TestEnv.binary, ["daemon", "--home", env.home, "--listen", "127.0.0.1:\(port)", "--log-level", "debug"] + extra,
                                       environment: environment)
         env.own(process)
         let daemon = DaemonProcess(env: env, port: port, process: process)
