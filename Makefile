@@ -29,8 +29,8 @@ demo: build
 	@scripts/demo.sh $(BIN)
 
 # Benchmarks against git, git-lfs, openssl and friends in the same run; results go to docs/benchmarks.md.
-# BENCH=git|lfs|audit|tui|engine runs one part.
-BENCH ?= git lfs audit tui engine
+# BENCH=git|lfs|audit|tui|engine|serve runs one part.
+BENCH ?= git lfs audit tui engine serve
 bench: test-deps release
 	@for part in $(BENCH); do \
 		script=scripts/bench.sh; [ $$part = git ] || script=scripts/bench-$$part.sh; \
