@@ -39,12 +39,7 @@ struct DaemonCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        StderrLogging.bootstrap(logLevel)
         let logger = Logger(label: "mirrordeck.daemon")
         let (home, catalog) = try global.open()
         var options = DaemonServer.Options()

@@ -63,12 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        StderrLogging.bootstrap(logLevel)
         var options = try serve.options(listen: listen)
         options.exposeMetrics = metrics
         let (home, catalog) = try global.open()
@@ -79,5 +74,17 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError(description: error.description)
         }
         try await server.run()
+    }
+}
+
+/// Logging for the long-running commands (daemon, serve): stderr, at the level given (checked in validate).
+enum StderrLogging {
+    static func bootstrap(_ levelText: String) {
+        let level = Logger.Level(rawValue: levelText) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
 }
