@@ -18,10 +18,20 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).") var listen = "127.0.0.1:9477"
     @Option(name: .customLong("webhook-secret-file"), help: "File holding the GitHub webhook secret.") var webhookSecretFile: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(name: .customLong("maintenance-window"), help: "Quiet hours (local time) for scheduled git maintenance, e.g. 02:00-05:00 (default: [maintenance] window, else any time).")
+    var maintenanceWindow: String?
+    @Option(name: .customLong("disk-reserve"), help: "Space LFS fetches leave free on the home's filesystem, e.g. 5% or 2GiB (default: [storage] disk_reserve, 5%).")
+    var diskReserve: String?
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         _ = try Self.parseListen(listen)
+        if let maintenanceWindow, MaintenanceWindow(maintenanceWindow) == nil {
+            throw ValidationError("invalid --maintenance-window \(Redactor.quote(maintenanceWindow)): use HH:MM-HH:MM in local time, e.g. 02:00-05:00")
+        }
+        if let diskReserve, DiskReserve(diskReserve) == nil {
+            throw ValidationError("invalid --disk-reserve \(Redactor.quote(diskReserve)): use a share such as 5% (at most 50%) or a size such as 2GiB")
+        }
     }
 
     static func parseListen(_ text: String) throws -> (String, Int) {
@@ -56,7 +66,10 @@ struct DaemonCommand: AsyncParsableCommand {
         if options.webhookSecret?.isEmpty == true {
             throw CLIError(description: "the webhook secret is empty: put a long random string in the file")
         }
-        let server = DaemonServer(home: home, catalog: catalog, engineConfig: try EngineConfig.load(home: home), options: options, logger: logger)
+        var engineConfig = try EngineConfig.load(home: home)
+        if let window = maintenanceWindow.flatMap(MaintenanceWindow.init) { engineConfig.maintenance.window = window }
+        if let reserve = diskReserve.flatMap(DiskReserve.init) { engineConfig.diskReserve = reserve }
+        let server = DaemonServer(home: home, catalog: catalog, engineConfig: engineConfig, options: options, logger: logger)
         try await server.run { engine in EngineSetup.install(on: engine) }
     }
 }

@@ -10,6 +10,7 @@ extension Catalog {
         registerEngineMigrations(&migrator)
         registerAccessMigrations(&migrator)
         registerAuditMigrations(&migrator)
+        registerStorageMigrations(&migrator)
         return migrator
     }
 
