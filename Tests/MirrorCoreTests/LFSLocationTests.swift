@@ -43,4 +43,25 @@ struct LFSLocationTests {
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: outside)
         #expect(home.lfsObjectLocation(mirror: "org/model", oid: other) == nil)
     }
+
+    @Test("LFS disk use splits a mirror's own bytes from bytes hard-linked with another mirror")
+    func diskUsage() throws {
+        let dir = FileManager.default.temporaryDirectory.path + "/md-du-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let home = try Home(path: dir)
+        let own = try #require(LFSOID(String(repeating: "01", count: 32)))
+        let shared = try #require(LFSOID(String(repeating: "02", count: 32)))
+        for (oid, size) in [(own, 3000), (shared, 5000)] {
+            let path = home.lfsObjectPath("a", oid)
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(count: size).write(to: URL(fileURLWithPath: path))
+        }
+        let linked = home.lfsObjectPath("b", shared)
+        try FileManager.default.createDirectory(atPath: (linked as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        #expect(link(home.lfsObjectPath("a", shared), linked) == 0)
+        let a = LFSDiskUsage.measure(mirrorPath: home.mirrorPath("a"))
+        #expect(a.objects == 2 && a.ownBytes == 3000 && a.sharedBytes == 5000)
+        let b = LFSDiskUsage.measure(mirrorPath: home.mirrorPath("b"))
+        #expect(b.objects == 1 && b.ownBytes == 0 && b.sharedBytes == 5000)
+    }
 }
