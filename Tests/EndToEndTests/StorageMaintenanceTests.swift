@@ -167,6 +167,45 @@ struct StorageMaintenanceTests {
         #expect(grace == [["3600"], ["1"]], "\(grace)")
     }
 
+    @Test("a daemon maintains a mirror by itself once syncs leave more than max_packs packs, and /metrics shows it")
+    func daemonSchedulesMaintenance() throws {
+        let env = try TestEnv("maintd")
+        let gitd = try GitDaemon.start(env: env, root: env.path("served"))
+        let upstream = try Upstream(env: env, servedRoot: gitd.root, name: "lib")
+        try env.md("add", "lib", gitd.url("lib"))
+        try "[maintenance]\nmax_packs = 2\n".write(toFile: env.home + "/config.toml", atomically: true, encoding: .utf8)
+        let daemon = try DaemonProcess.start(env: env)
+        try eventually(timeout: 30, "the first scheduled sync") {
+            try env.sql("SELECT COUNT(*) FROM job WHERE kind = 'sync' AND state = 'succeeded'") == [["1"]]
+        }
+        for i in 1...3 {
+            try Self.addCommit(bare: upstream.bare, index: i)
+            let r = try env.md("sync", "lib")
+            #expect(r.status == 0, "\(r)")
+        }
+        try eventually(timeout: 60, "a scheduled maintenance run by the daemon") {
+            try env.sql("SELECT COUNT(*) FROM maintenance_run WHERE result = 'succeeded' AND trigger = 'schedule' AND actor = 'scheduler'") != [["0"]]
+        }
+        try eventually(timeout: 30, "no maintain job left running") {
+            try env.sql("SELECT COUNT(*) FROM job WHERE kind = 'maintain' AND state IN ('queued', 'running')") == [["0"]]
+        }
+        let reason = try env.sql("SELECT reason FROM maintenance_run ORDER BY id LIMIT 1")
+        #expect(reason.first?.first?.hasSuffix("packs (more than 2)") == true, "\(reason)")
+        #expect(try Upstream.refs(of: env.mirrorPath("lib")) == Upstream.refs(of: upstream.bare))
+        _ = try Shell.git(["fsck", "--full", "--no-progress"], cwd: env.mirrorPath("lib"))
+
+        let scrape = try Curl.get(daemon.base + "/metrics")
+        #expect(scrape.status == 200)
+        let lines = scrape.body.split(separator: "\n").map(String.init)
+        func value(_ prefix: String) -> Double? {
+            lines.first { $0.hasPrefix(prefix + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+        }
+        #expect((value("mirrordeck_maintain_results_total{result=\"succeeded\"}") ?? 0) >= 1, "\(scrape.body)")
+        #expect(value("mirrordeck_mirror_git_packs{mirror=\"lib\"}") != nil)
+        #expect((value("mirrordeck_home_free_bytes") ?? 0) > 0)
+        #expect((value("mirrordeck_home_size_bytes") ?? 0) >= (value("mirrordeck_home_free_bytes") ?? .infinity))
+    }
+
     @Test("maintain: --dry-run changes nothing; bad input is one line, exit 2, nothing queued")
     func dryRunAndBadInput() throws {
         let env = try TestEnv("maintbad")
