@@ -206,6 +206,31 @@ struct StorageMaintenanceTests {
         #expect((value("mirrordeck_home_size_bytes") ?? 0) >= (value("mirrordeck_home_free_bytes") ?? .infinity))
     }
 
+    @Test("outside the maintenance window a due mirror only waits: nothing is queued")
+    func windowClosed() throws {
+        let env = try TestEnv("maintw")
+        let gitd = try GitDaemon.start(env: env, root: env.path("served"))
+        let upstream = try Upstream(env: env, servedRoot: gitd.root, name: "lib")
+        try env.md("add", "lib", gitd.url("lib"))
+        // A one-hour window starting two hours from now (local time, as the daemon reads it).
+        let hour = Calendar.current.component(.hour, from: Date())
+        let window = String(format: "%02d:00-%02d:00", (hour + 2) % 24, (hour + 3) % 24)
+        try "[maintenance]\nmax_packs = 2\nwindow = \"\(window)\"\n".write(toFile: env.home + "/config.toml", atomically: true, encoding: .utf8)
+        _ = try DaemonProcess.start(env: env)
+        try eventually(timeout: 30, "the first scheduled sync") {
+            try env.sql("SELECT COUNT(*) FROM job WHERE kind = 'sync' AND state = 'succeeded'") == [["1"]]
+        }
+        for i in 1...3 {
+            try Self.addCommit(bare: upstream.bare, index: i)
+            #expect(try env.md("sync", "lib").status == 0)
+        }
+        let due = try env.sql("SELECT maintenance_due FROM mirror_storage")
+        #expect(due.first?.first == "4 packs (more than 2)", "\(due)")
+        usleep(500_000)
+        #expect(try env.sql("SELECT COUNT(*) FROM job WHERE kind = 'maintain'") == [["0"]])
+        #expect(try env.sql("SELECT COUNT(*) FROM maintenance_run") == [["0"]])
+    }
+
     @Test("maintain: --dry-run changes nothing; bad input is one line, exit 2, nothing queued")
     func dryRunAndBadInput() throws {
         let env = try TestEnv("maintbad")
