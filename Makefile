@@ -29,7 +29,7 @@ demo: build
 	@scripts/demo.sh $(BIN)
 
 # Benchmarks against git, git-lfs, openssl and friends in the same run; results go to docs/benchmarks.md.
-# BENCH=git|lfs|audit|tui|engine|serve runs one part.
+# BENCH=git|lfs|audit|tui|engine|serve|storage runs one part (storage is not in the default set: it takes minutes of syncs).
 BENCH ?= git lfs audit tui engine serve
 bench: test-deps release
 	@for part in $(BENCH); do \

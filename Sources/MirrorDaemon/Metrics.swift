@@ -11,6 +11,7 @@ public final class Metrics: @unchecked Sendable {
     private let syncDuration: ValueHistogram
     private var perMirror: [String: [Gauge]] = [:]
     private var reportedWrites = (transactions: 0, rows: 0)
+    private let storage: StorageMetrics
 
     public init(catalog: Catalog) {
         self.catalog = catalog
@@ -25,6 +26,7 @@ public final class Metrics: @unchecked Sendable {
         _ = registry.makeCounter(name: "mirrordeck_lfs_bytes_fetched_total", help: "Bytes of LFS objects downloaded by this daemon.")
         _ = registry.makeCounter(name: Self.writeTransactions, help: Self.writeTransactionsHelp)
         _ = registry.makeCounter(name: Self.rowsWritten, help: Self.rowsWrittenHelp)
+        storage = StorageMetrics(registry: registry)
     }
 
     static let writeTransactions = "mirrordeck_catalog_write_transactions_total"
@@ -44,6 +46,8 @@ public final class Metrics: @unchecked Sendable {
                 .increment(by: Double(finished.bytes))
         case .verify:
             registry.makeCounter(name: "mirrordeck_verify_results_total", labels: [("result", result)], help: "Verify jobs by outcome.").increment()
+        case .maintain:
+            storage.record(finished)
         }
     }
 
@@ -85,6 +89,7 @@ public final class Metrics: @unchecked Sendable {
             registry.makeGauge(name: "mirrordeck_jobs_running", labels: [("kind", kind.rawValue)], help: "Running jobs by kind.")
                 .set(Double(running.filter { $0.job.kind == kind }.count))
         }
+        try storage.refresh(catalog: catalog, summaries: summaries)
         registry.makeGauge(name: "mirrordeck_mirrors", help: "Mirrors in the catalog.").set(Double(summaries.count))
         let writes = catalog.writeTotals
         registry.makeCounter(name: Self.writeTransactions, help: Self.writeTransactionsHelp)

@@ -21,11 +21,21 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Option(name: .customLong("serve-listen"), help: "Also serve the mirrors to clients (as 'mirrordeck serve') on HOST:PORT.") var serveListen: String?
     @OptionGroup var serve: ServeFlags
+    @Option(name: .customLong("maintenance-window"), help: "Quiet hours (local time) for scheduled git maintenance, e.g. 02:00-05:00 (default: [maintenance] window, else any time).")
+    var maintenanceWindow: String?
+    @Option(name: .customLong("disk-reserve"), help: "Space LFS fetches leave free on the home's filesystem, e.g. 5% or 2GiB (default: [storage] disk_reserve, 5%).")
+    var diskReserve: String?
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         _ = try Self.parseListen(listen)
         if let serveListen { _ = try serve.options(listen: serveListen) }
+        if let maintenanceWindow, MaintenanceWindow(maintenanceWindow) == nil {
+            throw ValidationError("invalid --maintenance-window \(Redactor.quote(maintenanceWindow)): use HH:MM-HH:MM in local time, e.g. 02:00-05:00")
+        }
+        if let diskReserve, DiskReserve(diskReserve) == nil {
+            throw ValidationError("invalid --disk-reserve \(Redactor.quote(diskReserve)): use a share such as 5% (at most 50%) or a size such as 2GiB")
+        }
     }
 
     static func parseListen(_ text: String) throws -> (String, Int) {
@@ -55,7 +65,10 @@ struct DaemonCommand: AsyncParsableCommand {
         if options.webhookSecret?.isEmpty == true {
             throw CLIError(description: "the webhook secret is empty: put a long random string in the file")
         }
-        let server = DaemonServer(home: home, catalog: catalog, engineConfig: try EngineConfig.load(home: home), options: options, logger: logger)
+        var engineConfig = try EngineConfig.load(home: home)
+        if let window = maintenanceWindow.flatMap(MaintenanceWindow.init) { engineConfig.maintenance.window = window }
+        if let reserve = diskReserve.flatMap(DiskReserve.init) { engineConfig.diskReserve = reserve }
+        let server = DaemonServer(home: home, catalog: catalog, engineConfig: engineConfig, options: options, logger: logger)
         var serveServer: ServeServer?
         if let serveListen {
             do {

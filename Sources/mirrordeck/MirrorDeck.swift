@@ -15,7 +15,7 @@ struct MirrorDeck: AsyncParsableCommand {
                       SyncCommand.self, ImportCommand.self, ExportCommand.self,
                       JobsCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self,
                       LogCommand.self, EventsCommand.self, DaemonCommand.self, ServeCommand.self,
-                      AccessCommand.self, SSHSessionCommand.self, EngineCommand.self, LFSCommand.self, VerifyCommand.self,
+                      AccessCommand.self, SSHSessionCommand.self, EngineCommand.self, LFSCommand.self, VerifyCommand.self, MaintainCommand.self,
                       WatchCatalogCommand.self],
         defaultSubcommand: DashboardCommand.self
     )

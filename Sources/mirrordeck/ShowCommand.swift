@@ -15,9 +15,20 @@ struct ShowCommand: ParsableCommand {
         let summary = try catalog.summary(named: name)
         let runs = try catalog.runs(mirrorId: summary.mirror.id!, limit: 10)
         let now = Date()
+        let storage = try catalog.storage(mirrorId: summary.mirror.id!)
+        let lastMaintenance = try catalog.maintenanceRuns(mirrorId: summary.mirror.id!, limit: 1).first
+        let lfsDisk = LFSDiskUsage.measure(mirrorPath: home.mirrorPath(name))
         if json {
             var object = JSONShapes.mirror(summary, now: now)
             object["path"] = home.mirrorPath(name)
+            object["git_storage"] = [
+                "packs": storage?.packs as Any, "loose_objects": storage?.looseObjects as Any,
+                "measured_at": TimeFormat.iso(storage?.measuredAt) as Any,
+                "last_maintained_at": TimeFormat.iso(storage?.lastMaintainedAt) as Any,
+                "maintenance_due": storage?.maintenanceDue as Any,
+                "last_maintenance": lastMaintenance.map(MaintainCommand.runJSON) as Any,
+            ] as [String: Any]
+            object["lfs_disk"] = ["objects": lfsDisk.objects, "own_bytes": lfsDisk.ownBytes, "shared_bytes": lfsDisk.sharedBytes]
             object["runs"] = runs.map(JSONShapes.run)
             let served = ServedURL.of(summary.mirror, home: home, catalog: catalog)
             object["clone_url"] = served?.cloneURL as Any
@@ -44,7 +55,10 @@ struct ShowCommand: ParsableCommand {
             ("refs", "\(s.refCount)" + (s.headRef.map { ", HEAD → \($0)" } ?? "")),
             ("failures", "\(s.consecutiveFailures) in a row"),
             ("size", ByteFormat.format(s.diskBytes)),
+            ("git store", storage.map { "\($0.packs) pack(s), \($0.looseObjects) loose object(s)" + ($0.maintenanceDue.map { "; maintenance due: \($0)" } ?? "") } ?? "not looked at yet"),
+            ("maintained", lastMaintenance.map { "\($0.result.rawValue) \(TimeFormat.lag(now.timeIntervalSince($0.startedAt))) ago (\($0.reason)): \($0.packsBefore) → \($0.packsAfter) packs, \(ByteFormat.format($0.bytesBefore)) → \(ByteFormat.format($0.bytesAfter))" } ?? "never"),
             ("lfs", "\(m.lfs.rawValue); \(s.lfsObjectsPresent)/\(s.lfsObjectsTotal) objects, \(ByteFormat.format(s.lfsBytesPresent))/\(ByteFormat.format(s.lfsBytesTotal))"),
+            ("lfs on disk", "\(lfsDisk.objects) object(s): \(ByteFormat.format(lfsDisk.ownBytes)) its own, \(ByteFormat.format(lfsDisk.sharedBytes)) hard-linked with other mirrors (stored once)"),
             ("prune", m.prune ? "yes" : "no"),
             ("last audit", s.lastAuditAt.map { "\(s.lastAuditResult ?? "?"), \(TimeFormat.lag(now.timeIntervalSince($0))) ago" } ?? "never"),
         ]

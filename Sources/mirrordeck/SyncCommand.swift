@@ -193,5 +193,6 @@ enum EngineSetup {
     static func install(on engine: Engine) {
         LFSJob.install(on: engine)
         AuditJobRunner.install(on: engine)
+        MaintenanceJob.install(on: engine)
     }
 }

@@ -19,6 +19,22 @@ struct RendererTests {
         #expect(c.text(row: 29).contains("q quit"))
     }
 
+    @Test("the header shows the home's free space, marked LOW below 10 % and CRITICAL below 5 %, which then never drops out")
+    func diskSpace() {
+        let gib: Int64 = 1 << 30
+        for (free, expected) in [(Int64(50) * gib, "disk 50.0 GiB free"), (8 * gib, "disk 8.0 GiB free (LOW)"), (3 * gib, "disk 3.0 GiB free (CRITICAL)")] {
+            var st = Fixture.state(Fixture.fleet, width: 200, height: 30)
+            var snap = Snapshot(mirrors: Fixture.fleet)
+            snap.disk = DiskSpace(freeBytes: free, totalBytes: 100 * gib)
+            st.apply(snap)
+            #expect(Fixture.renderer.render(st).text(row: 0).contains(expected), "\(Fixture.renderer.render(st).text(row: 0))")
+            st.resize(width: 60, height: 30)
+            let narrow = Fixture.renderer.render(st).text(row: 0)
+            #expect(narrow.contains(expected) == (free < 10 * gib), "at 60 columns: \(narrow)")
+        }
+        #expect(Renderer.diskText(nil) == nil)
+    }
+
     @Test("below 40×10 the frame says the terminal is too small and how big it must be")
     func tooSmall() {
         let c = Fixture.renderer.render(Fixture.state(Fixture.fleet, width: 30, height: 8))

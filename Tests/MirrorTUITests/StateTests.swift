@@ -47,6 +47,15 @@ struct StateTests {
         #expect(all.count == 5)
     }
 
+    @Test("m maintains the selection at once; :maintain names mirrors; a viewer may not")
+    func maintain() {
+        var st = Fixture.state(Fixture.fleet)
+        #expect(st.handle(.char("m")) == [.perform(.maintain(["alpha"]))])
+        var viewer = Fixture.state(Fixture.fleet, policy: ReadOnlyPolicy(reason: "read-only"))
+        #expect(viewer.handle(.char("m")).isEmpty)
+        #expect(ActionKind.maintain.permission.requiredRole == .operator)
+    }
+
     @Test("p pauses a running mirror and resumes a paused one")
     func pause() {
         var st = Fixture.state(Fixture.fleet)

@@ -19,12 +19,12 @@ public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
 
 /// Every action a remote identity can attempt, with the role it needs. Checked where the action happens.
 public enum Permission: String, Sendable, CaseIterable {
-    case view, sync, verify, pause, resume, cancel, add, remove, edit, access
+    case view, sync, verify, maintain, pause, resume, cancel, add, remove, edit, access
 
     public var requiredRole: Role {
         switch self {
         case .view: return .viewer
-        case .sync, .verify, .pause, .resume, .cancel: return .operator
+        case .sync, .verify, .maintain, .pause, .resume, .cancel: return .operator
         case .add, .remove, .edit, .access: return .admin
         }
     }

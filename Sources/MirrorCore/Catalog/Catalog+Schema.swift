@@ -11,6 +11,7 @@ extension Catalog {
         registerAccessMigrations(&migrator)
         registerAuditMigrations(&migrator)
         registerServeMigrations(&migrator)
+        registerStorageMigrations(&migrator)
         return migrator
     }
 

@@ -32,6 +32,8 @@ public final class Engine: @unchecked Sendable {
     private var onlyJobs: Set<Int64>?
     private var lfsRunner: (@Sendable (Job, Mirror, JobContext) -> JobResult)?
     private var verifyRunner: (@Sendable (Job, Mirror, JobContext) -> JobResult)?
+    private var maintainRunner: (@Sendable (Job, Mirror, JobContext) -> JobResult)?
+    private var lastMaintenanceCheck = Date.distantPast
 
     final class RunningJob: @unchecked Sendable {
         let job: Job
@@ -84,6 +86,13 @@ public final class Engine: @unchecked Sendable {
     public func setVerifyRunner(_ runner: @escaping @Sendable (Job, Mirror, JobContext) -> JobResult) {
         lock.lock()
         verifyRunner = runner
+        lock.unlock()
+    }
+
+    /// Installs what runs `maintain` jobs (git repack, commit-graph).
+    public func setMaintainRunner(_ runner: @escaping @Sendable (Job, Mirror, JobContext) -> JobResult) {
+        lock.lock()
+        maintainRunner = runner
         lock.unlock()
     }
 
@@ -177,6 +186,11 @@ public final class Engine: @unchecked Sendable {
                 let due = try catalog.enqueueDue(now: now)
                 if !due.isEmpty { logger.debug("scheduled \(due.count) sync(s)") }
             }
+            if config.runsScheduler, now.timeIntervalSince(lastMaintenanceCheck) >= 30 {
+                lastMaintenanceCheck = now
+                let due = try MaintenanceJob.enqueueDue(catalog: catalog, config: config.maintenance, now: now)
+                if !due.isEmpty { logger.info("scheduled maintenance of \(due.count) mirror(s)") }
+            }
             try claimAndStart()
         } catch {
             logger.error("engine tick failed: \(error)")
@@ -227,6 +241,11 @@ public final class Engine: @unchecked Sendable {
                 let runner = verifyRunner
                 lock.unlock()
                 result = runner?(job, m, jobContext) ?? JobResult(state: .failed, error: "this engine cannot run verify jobs")
+            case .maintain:
+                lock.lock()
+                let runner = maintainRunner
+                lock.unlock()
+                result = runner?(job, m, jobContext) ?? JobResult(state: .failed, error: "this engine cannot run maintain jobs")
             }
         } catch {
             result = JobResult(state: .failed, error: "\(error)")
@@ -276,11 +295,19 @@ public final class Engine: @unchecked Sendable {
         var result = JobResult(state: state, error: report.succeeded ? nil : report.error,
                                message: report.run.map { "\($0.result.rawValue): \($0.objectsReceived) objects, \(ByteFormat.format($0.bytesReceived))" },
                                bytes: report.run?.bytesReceived ?? 0)
+        if report.result == .updated {
+            // New packs: note whether the mirror now needs maintenance (queued inside the window).
+            result.followUp = { [home, catalog, config] mirror in
+                try? MaintenanceJob.afterSync(home: home, catalog: catalog, mirror: mirror, config: config.maintenance)
+            }
+        }
         if report.succeeded, mirror.lfs != .off, hasLFSRunner {
+            let maintenanceCheck = result.followUp
             let updated = report.result == .updated
             result.followUp = { [home, catalog] mirror in
                 // A sync that moved refs scans the new commits for LFS pointers; a mirror with any object not
                 // yet present (new, or left missing by an earlier fetch) gets an LFS job.
+                try maintenanceCheck?(mirror)
                 if updated { _ = try? LFSSync(home: home, catalog: catalog).discover(mirror: mirror, actor: actor) }
                 if try catalog.hasLFSObjectsToFetch(mirrorId: mirror.id!) {
                     _ = try catalog.enqueue([mirror], kind: .lfs, trigger: job.trigger, actor: actor)

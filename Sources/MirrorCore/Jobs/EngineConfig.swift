@@ -28,6 +28,12 @@ public struct EngineConfig: Sendable, Equatable {
     /// Whether this engine queues scheduled syncs (the daemon and dashboard do; one-shot CLI runs don't).
     public var runsScheduler = true
     public var policy = SchedulePolicy()
+    /// Maintain jobs at once (repacks are disk- and CPU-heavy).
+    public var maxMaintain = 1
+    /// Thresholds, quiet hours and grace period of git maintenance (`[maintenance]`).
+    public var maintenance = MaintenanceConfig()
+    /// Space LFS fetches leave free on the home's filesystem (`[storage] disk_reserve`, `--disk-reserve`).
+    public var diskReserve = DiskReserve.default
 
     public init() {}
 
@@ -45,6 +51,8 @@ public struct EngineConfig: Sendable, Equatable {
         } catch let error as TOMLParseError {
             throw ConfigError.mirrorList(file: path, reason: "line \(error.source.begin.line): \(error.description)")
         }
+        config.maintenance = try MaintenanceConfig.load(table: table["maintenance"]?.table, file: path)
+        config.diskReserve = try DiskReserve.load(table: table["storage"]?.table, file: path)
         guard let engine = table["engine"]?.table else { return config }
         for key in engine.keys {
             guard knownKeys.contains(key) else {
@@ -70,5 +78,5 @@ public struct EngineConfig: Sendable, Equatable {
     }
 
     /// Slots per job kind.
-    var slots: [JobKind: Int] { [.sync: maxSyncs, .lfs: LFSJob.slots(maxLFS: maxLFS), .verify: maxVerify] }
+    var slots: [JobKind: Int] { [.sync: maxSyncs, .lfs: LFSJob.slots(maxLFS: maxLFS), .verify: maxVerify, .maintain: maxMaintain] }
 }

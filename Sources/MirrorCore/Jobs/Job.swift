@@ -4,6 +4,8 @@ import GRDB
 /// The kinds of work the engine runs.
 public enum JobKind: String, Codable, Sendable, CaseIterable {
     case sync, lfs, verify
+    /// Git maintenance: one pack with a bitmap, a commit-graph, unreachable objects expired after a grace period.
+    case maintain
 }
 
 /// queued → running → succeeded | failed | cancelled.

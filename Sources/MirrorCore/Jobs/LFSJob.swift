@@ -13,8 +13,13 @@ public enum LFSJob {
         let home = engine.home
         let catalog = engine.catalog
         let parallel = max(1, engine.config.maxLFS / slots(maxLFS: engine.config.maxLFS))
+        let options = {
+            var o = LFSOptions()
+            o.reserve = engine.config.diskReserve
+            return o
+        }()
         engine.setLFSRunner { job, mirror, context in
-            let lfs = LFSSync(home: home, catalog: catalog)
+            let lfs = LFSSync(home: home, catalog: catalog, options: options)
             let report = lfs.run(mirror: mirror, actor: Actor(description: job.actor), parallel: parallel,
                                  progress: { p in
                                      context.report(JobProgress(phase: p.phase.rawValue, unitsDone: Int64(p.objectsDone),

@@ -15,6 +15,8 @@ public enum LFSError: Error, CustomStringConvertible, Equatable, Sendable {
     case batch(endpoint: String, message: String)
     /// The repository could not be read.
     case repository(path: String, message: String)
+    /// The fetch's missing bytes do not fit in the free space beyond the reserve: nothing was fetched.
+    case diskBudget(DiskBudget)
     case cancelled
 
     public var description: String {
@@ -31,6 +33,8 @@ public enum LFSError: Error, CustomStringConvertible, Equatable, Sendable {
             return "LFS batch request to \(endpoint) failed: \(message)"
         case let .repository(path, message):
             return "mirror repository \(path): \(message)"
+        case let .diskBudget(budget):
+            return "not enough disk space for the LFS fetch: \(budget.shortfall); nothing was fetched: free space or lower --disk-reserve"
         case .cancelled:
             return "cancelled"
         }

@@ -19,8 +19,9 @@ public struct LFSOptions: Sendable, Equatable {
     public var stallTimeout = 60
     /// HTTP redirects followed per request (http and https only).
     public var maxRedirects = 5
-    /// Space kept free on the home's filesystem: an object that would eat into it is not started.
-    public var reserveBytes: Int64 = 64 << 20
+    /// Space kept free on the home's filesystem: a fetch whose missing bytes would eat into it fails
+    /// before it fetches anything (`--disk-reserve`, `[storage] disk_reserve`).
+    public var reserve = DiskReserve.default
     /// How often `progress` is called (the job row takes at most 4 writes a second).
     public var progressInterval: TimeInterval = 0.25
 

@@ -264,12 +264,14 @@ public struct LFSSync: Sendable {
 
         // 1. Local sources first: objects already in place, and objects other mirrors hold.
         let holders = try catalog.lfsHolders(forMissingIn: mirrorId)
-        let free = LFSStore.freeBytes(atPath: home.root)
+        let space = DiskSpace.of(home.root) ?? DiskSpace(freeBytes: Int64.max / 4, totalBytes: Int64.max / 4)
+        let free = space.freeBytes
         var onDisk: [LFSPointer] = []
         var network: [LFSPointer] = []
         var copies: [LFSWorkItem] = []
         for pointer in todo {
-            if pointer.size > free - options.reserveBytes {
+            // An object larger than the whole filesystem is a pointer problem, not a budget one.
+            if pointer.size > space.totalBytes {
                 collector.failure(pointer, .noSpace(size: pointer.size, free: free), attempted: false)
             } else if LFSStore.regularFileSize(home.lfsObjectPath(mirror.name, pointer.oid)) != nil {
                 onDisk.append(pointer)
@@ -311,6 +313,14 @@ public struct LFSSync: Sendable {
             if !placed { remote.append(pointer) }
         }
         try catalog.updateLFSObjects(mirrorId: mirrorId, collector.drain())
+
+        // The disk budget: what must still be written (downloads and cross-filesystem copies, less what
+        // their .part files hold) against the free space beyond the reserve. Short: fail now, fetch nothing.
+        let needed = (remote + copies.map(\.pointer)).reduce(Int64(0)) { sum, pointer in
+            sum + max(0, pointer.size - (LFSStore.regularFileSize(home.lfsPartPath(pointer.oid)) ?? 0))
+        }
+        let budget = DiskBudget(needed: needed, space: DiskSpace.of(home.root) ?? space, reserve: options.reserve)
+        guard budget.fits else { throw LFSError.diskBudget(budget) }
 
         // 2. The endpoint, only when something has to come from upstream.
         var endpoint: LFSEndpoint?

@@ -6,6 +6,8 @@ import MirrorCore
 public enum Action: Equatable, Sendable {
     case sync([String])
     case verify([String])
+    /// Git maintenance (repack with a bitmap, commit-graph) as `maintain` jobs.
+    case maintain([String])
     case pause([String])
     case resume([String])
     case cancel([String])
@@ -18,6 +20,7 @@ public enum Action: Equatable, Sendable {
         switch self {
         case .sync: return .sync
         case .verify: return .verify
+        case .maintain: return .maintain
         case .pause: return .pause
         case .resume: return .resume
         case .cancel: return .cancel
@@ -30,7 +33,7 @@ public enum Action: Equatable, Sendable {
 
 /// The kinds of action a permission policy rules on.
 public enum ActionKind: String, CaseIterable, Sendable {
-    case sync, verify, pause, resume, cancel, add, edit, remove
+    case sync, verify, maintain, pause, resume, cancel, add, edit, remove
 
     /// The permission a role needs for it: every action kind is a permission of the same name.
     public var permission: Permission {
@@ -43,6 +46,7 @@ public enum ActionKind: String, CaseIterable, Sendable {
         switch self {
         case .sync: return "sync"
         case .verify: return "verify"
+        case .maintain: return "maintain"
         case .pause: return "pause"
         case .resume: return "resume"
         case .cancel: return "cancel jobs"
@@ -139,8 +143,8 @@ public final class ActionDispatcher: @unchecked Sendable {
 
     private func run(_ action: Action) throws -> ActionOutcome {
         switch action {
-        case let .sync(names), let .verify(names):
-            let kind: JobKind = action.kind == .sync ? .sync : .verify
+        case let .sync(names), let .verify(names), let .maintain(names):
+            let kind: JobKind = action.kind == .sync ? .sync : action.kind == .verify ? .verify : .maintain
             guard !names.isEmpty else { return ActionOutcome("nothing to \(kind.rawValue)") }
             let mirrors = try names.map { try catalog.mirror(named: $0) }
             let jobs = try catalog.enqueue(mirrors, kind: kind, trigger: trigger, actor: actor)

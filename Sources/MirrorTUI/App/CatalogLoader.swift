@@ -192,6 +192,7 @@ public final class CatalogLoader: @unchecked Sendable {
                 snap.mirrorsChanged = mirrorsChanged
                 snap.updated = updated
                 snap.reorder = reorder
+                snap.disk = DiskSpace.of(home.root)
                 lastPublish = Date()
                 lock.lock()
                 pending = snap

@@ -315,6 +315,10 @@ public struct DashboardState: Sendable {
             guard allowed(.verify) else { return [] }
             guard !names.isEmpty else { message = Message(text: "no mirror selected", isError: true); return [] }
             return [.perform(.verify(names))]
+        case .char("m"):
+            guard allowed(.maintain) else { return [] }
+            guard !names.isEmpty else { message = Message(text: "no mirror selected", isError: true); return [] }
+            return [.perform(.maintain(names))]
         case .char("V"):
             guard allowed(.verify) else { return [] }
             let all = allRows.map(\.name)
@@ -591,6 +595,9 @@ public struct DashboardState: Sendable {
         case "verify", "v":
             guard allowed(.verify), let n = names() else { return [] }
             return n.isEmpty ? [] : [.perform(.verify(n))]
+        case "maintain", "m":
+            guard allowed(.maintain), let n = names() else { return [] }
+            return n.isEmpty ? [] : [.perform(.maintain(n))]
         case "pause":
             guard allowed(.pause), let n = names() else { return [] }
             return n.isEmpty ? [] : [.perform(.pause(n))]

@@ -22,6 +22,8 @@ public struct Snapshot: Sendable {
     /// True when `updated` came from a full reload (a pause, a finished sync…): rows may move in the
     /// sort order or in or out of the filter, so the table is rebuilt. Progress updates leave it false.
     public var reorder = false
+    /// Free and total space of the home's filesystem when this snapshot was read.
+    public var disk: DiskSpace?
 
     public init() {}
 

@@ -17,6 +17,7 @@ public enum HelpContent {
             Entry(keys: "s", what: "sync the selected (or marked) mirrors now"),
             Entry(keys: "S", what: "sync every stale or failed mirror (asks first)"),
             Entry(keys: "v", what: "verify (checksum audit) the selected or marked mirrors"),
+            Entry(keys: "m", what: "maintain: repack the selected or marked mirrors into one pack with a bitmap"),
             Entry(keys: "V", what: "verify every mirror (asks first)"),
             Entry(keys: "p", what: "pause, or resume when paused, the selected or marked mirrors"),
             Entry(keys: "c", what: "cancel the queued or running job of the selected or marked mirrors"),

@@ -74,6 +74,19 @@ public struct Renderer: Sendable {
         }
     }
 
+    /// How full the home's filesystem is: below 10 % free a warning, below 5 % critical.
+    enum DiskLevel { case ok, warning, critical }
+    static let diskWarningFraction = 0.10
+    static let diskCriticalFraction = 0.05
+
+    /// "disk 41 GiB free", "disk 3.2 GiB free (LOW)", "disk 900 MiB free (CRITICAL)".
+    static func diskText(_ disk: DiskSpace?) -> (String, DiskLevel)? {
+        guard let disk, disk.totalBytes > 0 else { return nil }
+        let level: DiskLevel = disk.freeFraction < diskCriticalFraction ? .critical : disk.freeFraction < diskWarningFraction ? .warning : .ok
+        let suffix = level == .critical ? " (CRITICAL)" : level == .warning ? " (LOW)" : ""
+        return ("disk \(Format.size(disk.freeBytes)) free\(suffix)", level)
+    }
+
     func drawHeader(_ c: inout Canvas, _ state: DashboardState) {
         let bar = style(.title)
         let accent = theme[.titleAccent].over(bar)
@@ -97,6 +110,10 @@ public struct Renderer: Sendable {
             ("LFS pending \(Format.size(pending))", 4, false),
             (clean(state.host), 5, false),
         ]
+        if let (text, level) = Self.diskText(state.snapshot.disk) {
+            // Low space outranks everything but the mirror count: it is what the operator must act on.
+            parts.insert((text, level == .ok ? 6 : 0, level != .ok), at: min(parts.count, level == .ok ? parts.count - 1 : 1))
+        }
         let clock = Format.clock(state.now, time: time)
         let title = " MirrorDeck "
         let room = c.width - DisplayWidth.of(title) - DisplayWidth.of(clock) - 2

@@ -1,0 +1,36 @@
+import Foundation
+
+extension Home {
+    /// Where LFS objects that left a mirror's store are kept for the grace period: `lfs-trash/<date>/…`.
+    public var lfsTrashDirectory: String { root + "/lfs-trash" }
+
+    /// An archived LFS object of a mirror: `<archive>/<name>/lfs/objects/ab/cd/<oid>` (git-lfs layout per
+    /// mirror, so an archive directory can be served or copied back as it is).
+    public static func lfsArchivePath(archive: String, mirror name: String, _ oid: LFSOID) -> String {
+        precondition(MirrorName.isValid(name), "mirror name must be validated before use")
+        return absolute(archive) + "/" + name + "/lfs/objects/" + oid.shardedPath
+    }
+
+    /// The path of a servable copy of one LFS object of a mirror, or nil: the mirror's own store first,
+    /// then the archive directory (`--lfs-archive`) when one is given. Both the name and the oid are
+    /// validated first (nil when either is bad), only a regular file whose size is known counts (no
+    /// symlinks, no directories), and the real path must lie inside the home or the archive.
+    public func lfsObjectLocation(mirror name: String, oid text: String, archive: String? = nil) -> String? {
+        guard MirrorName.isValid(name), let oid = LFSOID(text) else { return nil }
+        var candidates = [(lfsObjectPath(name, oid), root)]
+        if let archive, !archive.isEmpty {
+            candidates.append((Self.lfsArchivePath(archive: archive, mirror: name, oid), Self.absolute(archive)))
+        }
+        for (path, base) in candidates {
+            var st = stat()
+            guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            guard let real = realpath(path, nil) else { continue }
+            defer { free(real) }
+            guard let realBase = realpath(base, nil) else { continue }
+            defer { free(realBase) }
+            let resolved = String(cString: real), inside = String(cString: realBase)
+            if resolved.hasPrefix(inside.hasSuffix("/") ? inside : inside + "/") { return path }
+        }
+        return nil
+    }
+}

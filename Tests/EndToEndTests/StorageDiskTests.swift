@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+@Suite("storage over time: disk budget")
+struct StorageDiskTests {
+    /// A bare upstream read directly from disk (a local upstream's `lfs/objects` is its LFS store), with one
+    /// commit of pointers to `count` random objects of `size` bytes. Returns the oids.
+    static func localLFSUpstream(env: TestEnv, count: Int, size: Int) throws -> (bare: String, oids: [String]) {
+        let upstream = try Upstream(env: env, servedRoot: env.path("served"), name: "model", commits: 1)
+        var oids: [String] = []
+        for i in 0..<count {
+            let data = LFSUpstream.random(size)
+            let file = env.path("blob-\(i)")
+            try data.write(to: URL(fileURLWithPath: file))
+            let oid = try LFSUpstream.sha256(file: file)
+            let dir = upstream.bare + "/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try FileManager.default.moveItem(atPath: file, toPath: dir + "/" + oid)
+            try upstream.commit("weights-\(i).bin", LFSUpstream.pointer(oid: oid, size: Int64(size)))
+            oids.append(oid)
+        }
+        try upstream.push(["main"])
+        return (upstream.bare, oids)
+    }
+
+    @Test("on a 64 MiB tmpfs home, a fetch that does not fit beside the reserve fails at once and fetches nothing; with room it completes")
+    func budgetRefusesAFetchThatCannotFit() throws {
+        guard getuid() == 0 else {
+            Issue.record("this test mounts a tmpfs and needs root")
+            return
+        }
+        let env = try TestEnv("disk")
+        let (bare, oids) = try Self.localLFSUpstream(env: env, count: 3, size: 16 << 20)
+        try FileManager.default.createDirectory(atPath: env.home, withIntermediateDirectories: true)
+        let mount = try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", env.home])
+        try #require(mount.status == 0, "\(mount)")
+        // Capture the path, not the env: the env runs this when it goes away, which a capture would prevent.
+        let home = env.home
+        env.atExit { _ = try? Shell.run("/bin/umount", ["-l", home]) }
+
+        try env.md("add", "model", bare)
+        let synced = try env.md("sync", "model", "--no-lfs")
+        #expect(synced.status == 0, "\(synced)")
+        let refused = try env.md("lfs", "fetch", "model", "--disk-reserve", "50%")
+        #expect(refused.status == 1, "\(refused)")
+        let output = refused.stdout + refused.stderr
+        #expect(output.contains("not enough disk space for the LFS fetch: needs 48.0 MiB, "), "\(output)")
+        #expect(output.contains(" free (reserve 50 %)"), "\(output)")
+        let store = env.mirrorPath("model") + "/lfs/objects"
+        #expect(LFSUpstream.objects(in: env.mirrorPath("model")).isEmpty, "nothing was fetched")
+        let parts = (try? FileManager.default.contentsOfDirectory(atPath: env.home + "/lfs-incomplete")) ?? []
+        #expect(parts.filter { $0.hasSuffix(".part") }.isEmpty, "not even a partial download: \(parts)")
+        #expect(try env.sql("PRAGMA integrity_check") == [["ok"]])
+        let states = try env.sql("SELECT state, COUNT(*) FROM lfs_object GROUP BY state")
+        #expect(states == [["missing", "3"]], "\(states)")
+        let status = try env.sql("SELECT status, last_error FROM mirror_state")
+        #expect(status.first?.first == "failed" && status.first?.last?.contains("needs 48.0 MiB") == true, "\(status)")
+        #expect(try env.md("lfs", "fetch", "model", "--disk-reserve", "lots").status == 2)
+
+        // With the reserve lowered the same fetch fits, and completes.
+        let fetched = try env.md("lfs", "fetch", "model", "--disk-reserve", "0%")
+        #expect(fetched.status == 0, "\(fetched)")
+        for oid in oids {
+            let path = store + "/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)"
+            #expect(try LFSUpstream.sha256(file: path) == oid)
+        }
+        #expect(try env.sql("PRAGMA integrity_check") == [["ok"]])
+        #expect(try env.sql("SELECT state, COUNT(*) FROM lfs_object GROUP BY state") == [["present", "3"]])
+    }
+}
