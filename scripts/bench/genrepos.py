@@ -10,10 +10,16 @@
                                                      new commits, new refs, force-moves and deletions
     genrepos.py bigpack DIR/bigpack.git [MB]       : one pack of about MB megabytes (default 300) of
                                                      mostly incompressible blobs over ~2,000 commits
+    genrepos.py lfs-audit DATA MB                  : LFS objects (64 MiB, 1 MiB, 64 KiB mix) in DATA/store
+                                                     (ab/cd/<oid>) and DATA/up.git pointing at them
+    genrepos.py lfs-engine DATA MB                 : 8 MiB LFS objects in DATA/store, pointers in DATA/up.git
+    genrepos.py lfs-sets DATA SMALL LARGE HUGE RESUME : the LFS transfer sets in giftless's layout
+                                                     (DATA/storage/git/<set>/<oid>, DATA/repos/<set>.git)
 
 Each repository is built in a temporary directory beside its final path and renamed into place
 when complete, so an interrupted run never leaves a half-made repository that looks finished.
 """
+import hashlib
 import os
 import random
 import shutil
@@ -317,6 +323,101 @@ def bigpack(path, megabytes=300):
     os.rename(tmp, path)
 
 
+# --- LFS data sets: random objects and a repository of pointers to them ---------------------------------
+
+LFS_ATTRIBUTES = "*.bin filter=lfs diff=lfs merge=lfs -text\n"
+
+
+def lfs_objects(store, sizes, sharded):
+    """Writes random objects of `sizes` into `store` (ab/cd/<oid> when sharded, flat <oid> otherwise);
+    returns their pointer files as (path, text)."""
+    os.makedirs(store, exist_ok=True)
+    pointers = []
+    digits = len(str(max(len(sizes) - 1, 1)))
+    for i, size in enumerate(sizes):
+        h = hashlib.sha256()
+        tmp = os.path.join(store, ".tmp")
+        with open(tmp, "wb") as f:
+            left = size
+            while left:
+                chunk = os.urandom(min(left, 8 << 20))
+                h.update(chunk)
+                f.write(chunk)
+                left -= len(chunk)
+        oid = h.hexdigest()
+        final = os.path.join(store, oid[:2], oid[2:4], oid) if sharded else os.path.join(store, oid)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.replace(tmp, final)
+        pointers.append(("objects/%0*d.bin" % (max(4, digits), i),
+                         "version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (oid, size)))
+    return pointers
+
+
+def pointer_repo(repo, pointers, export=False):
+    """A bare repository with one commit on main: .gitattributes and the pointer files."""
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", repo], env=ENV, check=True)
+    if export:
+        open(os.path.join(repo, "git-daemon-export-ok"), "w").close()
+    stream = ["commit refs/heads/main\ncommitter Bench <bench@example.org> 1700000000 +0000\ndata 5\ndata\n"]
+    stream.append("M 100644 inline .gitattributes\ndata %d\n%s\n" % (len(LFS_ATTRIBUTES), LFS_ATTRIBUTES))
+    for path, text in pointers:
+        stream.append("M 100644 inline %s\ndata %d\n%s\n" % (path, len(text), text))
+    subprocess.run(["git", "-C", repo, "fast-import", "--quiet"], input="".join(stream).encode(), env=ENV, check=True)
+
+
+def lfs_audit(data, size_mb):
+    scale = size_mb / 4096
+    sizes = [64 << 20] * round(48 * scale) + [1 << 20] * round(768 * scale) + [64 << 10] * round(4096 * scale)
+    pointers = lfs_objects(os.path.join(data, "store"), sizes, sharded=True)
+    pointer_repo(os.path.join(data, "up.git"), [("objects/%05d.bin" % i, t) for i, (_, t) in enumerate(pointers)])
+    print("  %d objects, %.2f GiB" % (len(sizes), sum(sizes) / (1 << 30)))
+
+
+def lfs_engine(data, size_mb):
+    pointers = lfs_objects(os.path.join(data, "store"), [8 << 20] * max(1, size_mb // 8), sharded=True)
+    pointer_repo(os.path.join(data, "up.git"), [("objects/%04d.bin" % i, t) for i, (_, t) in enumerate(pointers)])
+
+
+def lfs_history(data, set_name, commits, every):
+    """A long history: one small text change per commit, and a pointer (to a 4 KiB object) every `every` commits."""
+    store = os.path.join(data, "storage", "git", set_name)
+    os.makedirs(store, exist_ok=True)
+    repo = os.path.join(data, "repos", set_name + ".git")
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", repo], env=ENV, check=True)
+    open(os.path.join(repo, "git-daemon-export-ok"), "w").close()
+    out = []
+    for i in range(commits):
+        out.append("commit refs/heads/main\ncommitter Bench <bench@example.org> %d +0000\ndata 6\nchange\n" % (1700000000 + i))
+        text = ("line %d " % i).ljust(199, "x") + "\n"  # 200 bytes: small enough to be read as a possible pointer
+        out.append("M 100644 inline src/file%02d.txt\ndata %d\n%s\n" % (i % 50, len(text), text))
+        if i % every == 0:
+            body = os.urandom(4096)
+            oid = hashlib.sha256(body).hexdigest()
+            with open(os.path.join(store, oid), "wb") as f:
+                f.write(body)
+            ptr = "version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize 4096\n" % oid
+            out.append("M 100644 inline weights/w%05d.bin\ndata %d\n%s\n" % (i, len(ptr), ptr))
+    subprocess.run(["git", "-C", repo, "fast-import", "--quiet"], input="".join(out).encode(), env=ENV, check=True)
+    subprocess.run(["git", "-C", repo, "repack", "-adq"], env=ENV, check=True)
+    print("  %s: %d commits, %d pointers" % (set_name, commits, (commits + every - 1) // every))
+
+
+def lfs_sets(data, small, large, huge_mb, resume_mb):
+    rng = random.Random(42)
+    os.makedirs(os.path.join(data, "repos"), exist_ok=True)
+
+    def make(set_name, sizes):
+        pointers = lfs_objects(os.path.join(data, "storage", "git", set_name), sizes, sharded=False)
+        pointers = [("objects/%04d.bin" % i, t) for i, (_, t) in enumerate(pointers)]
+        pointer_repo(os.path.join(data, "repos", set_name + ".git"), pointers, export=True)
+        print("  %s: %d objects, %.1f MiB" % (set_name, len(sizes), sum(sizes) / 1048576))
+
+    make("small", [64 << 10] * small)
+    make("large", [rng.randint(1 << 20, 8 << 20) for _ in range(large)] + [huge_mb << 20] * 4)
+    make("resume", [resume_mb << 20])
+    lfs_history(data, "history", 50000, 5000)
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "small":
         small(sys.argv[2], int(sys.argv[3]))
@@ -328,5 +429,11 @@ if __name__ == "__main__":
         mutate(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) in (3, 4) and sys.argv[1] == "bigpack":
         bigpack(sys.argv[2], int(sys.argv[3]) if len(sys.argv) == 4 else 300)
+    elif len(sys.argv) == 4 and sys.argv[1] == "lfs-audit":
+        lfs_audit(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "lfs-engine":
+        lfs_engine(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) == 7 and sys.argv[1] == "lfs-sets":
+        lfs_sets(sys.argv[2], *(int(a) for a in sys.argv[3:7]))
     else:
         raise SystemExit(__doc__)
