@@ -74,37 +74,7 @@ if [ "$(cat "$DATA/.spec" 2>/dev/null)" != "$SPEC" ]; then
     say "generating $SIZE_MB MiB of LFS objects in bench-work/audit/data (cached for later runs)"
     rm -rf "$DATA"
     mkdir -p "$STORE"
-    python3 - "$DATA" "$SIZE_MB" <<'PY'
-import hashlib, os, subprocess, sys
-data, size_mb = sys.argv[1], int(sys.argv[2])
-scale = size_mb / 4096
-sizes = [64 << 20] * round(48 * scale) + [1 << 20] * round(768 * scale) + [64 << 10] * round(4096 * scale)
-store = os.path.join(data, "store")
-pointers = []
-for i, size in enumerate(sizes):
-    h = hashlib.sha256()
-    tmp = os.path.join(store, ".tmp")
-    with open(tmp, "wb") as f:
-        left = size
-        while left:
-            chunk = os.urandom(min(left, 8 << 20))
-            h.update(chunk)
-            f.write(chunk)
-            left -= len(chunk)
-    oid = h.hexdigest()
-    os.makedirs(os.path.join(store, oid[:2], oid[2:4]), exist_ok=True)
-    os.replace(tmp, os.path.join(store, oid[:2], oid[2:4], oid))
-    pointers.append(("objects/%05d.bin" % i, "version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (oid, size)))
-repo = os.path.join(data, "up.git")
-subprocess.run(["git", "init", "-q", "--bare", "-b", "main", repo], check=True)
-stream = ["commit refs/heads/main\ncommitter Bench <bench@example.org> 1700000000 +0000\ndata 5\ndata\n"]
-attributes = "*.bin filter=lfs diff=lfs merge=lfs -text\n"
-stream.append("M 100644 inline .gitattributes\ndata %d\n%s\n" % (len(attributes), attributes))
-for path, text in pointers:
-    stream.append("M 100644 inline %s\ndata %d\n%s\n" % (path, len(text), text))
-subprocess.run(["git", "-C", repo, "fast-import", "--quiet"], input="".join(stream).encode(), check=True)
-print("  %d objects, %.2f GiB" % (len(sizes), sum(sizes) / (1 << 30)))
-PY
+    python3 "$ROOT/scripts/bench/genrepos.py" lfs-audit "$DATA" "$SIZE_MB"
     echo "$SPEC" >"$DATA/.spec"
 fi
 COUNT=$(find "$STORE" -type f | wc -l)

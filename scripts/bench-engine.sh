@@ -228,28 +228,7 @@ if [ "$(cat "$DATA/.spec" 2>/dev/null || true)" != "$SPEC" ]; then
     say "(b) generating $VERIFY_MB MiB of LFS objects in bench-work/engine-data (cached for later runs)"
     rm -rf "$DATA"
     mkdir -p "$DATA/store"
-    python3 - "$DATA" "$VERIFY_MB" <<'PY'
-import hashlib, os, subprocess, sys
-data, size_mb = sys.argv[1], int(sys.argv[2])
-store = os.path.join(data, "store")
-pointers = []
-for i in range(max(1, size_mb // 8)):
-    size = 8 << 20
-    body = os.urandom(size)
-    oid = hashlib.sha256(body).hexdigest()
-    os.makedirs(os.path.join(store, oid[:2], oid[2:4]), exist_ok=True)
-    with open(os.path.join(store, oid[:2], oid[2:4], oid), "wb") as f:
-        f.write(body)
-    pointers.append(("objects/%04d.bin" % i, "version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (oid, size)))
-repo = os.path.join(data, "up.git")
-subprocess.run(["git", "init", "-q", "--bare", "-b", "main", repo], check=True)
-stream = ["commit refs/heads/main\ncommitter Bench <bench@example.org> 1700000000 +0000\ndata 5\ndata\n"]
-attributes = "*.bin filter=lfs diff=lfs merge=lfs -text\n"
-stream.append("M 100644 inline .gitattributes\ndata %d\n%s\n" % (len(attributes), attributes))
-for path, text in pointers:
-    stream.append("M 100644 inline %s\ndata %d\n%s\n" % (path, len(text), text))
-subprocess.run(["git", "-C", repo, "fast-import", "--quiet"], input="".join(stream).encode(), check=True)
-PY
+    python3 "$HELPERS/genrepos.py" lfs-engine "$DATA" "$VERIFY_MB"
     echo "$SPEC" >"$DATA/.spec"
 fi
 OBJECTS=$(find "$DATA/store" -type f | wc -l)

@@ -96,67 +96,7 @@ if [ "$(cat "$DATA/.spec" 2>/dev/null || true)" != "$SPEC" ]; then
     say "generating data sets ($SPEC) in bench-work/lfs/data (once, then cached)"
     rm -rf "$DATA"
     mkdir -p "$STORE" "$DATA/repos"
-    python3 - "$DATA" "$SMALL_COUNT" "$LARGE_COUNT" "$HUGE_MB" "$RESUME_MB" <<'PY'
-import hashlib, os, random, subprocess, sys
-data, small, large, huge_mb, resume_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-rng = random.Random(42)
-
-def make(set_name, sizes):
-    store = os.path.join(data, "storage", "git", set_name)
-    os.makedirs(store, exist_ok=True)
-    pointers = []
-    for i, size in enumerate(sizes):
-        h = hashlib.sha256()
-        tmp = os.path.join(store, ".tmp")
-        with open(tmp, "wb") as f:
-            left = size
-            while left:
-                chunk = os.urandom(min(left, 8 << 20))
-                h.update(chunk)
-                f.write(chunk)
-                left -= len(chunk)
-        oid = h.hexdigest()
-        os.replace(tmp, os.path.join(store, oid))
-        pointers.append(("objects/%04d.bin" % i, "version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (oid, size)))
-    repo = os.path.join(data, "repos", set_name + ".git")
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", repo], check=True)
-    open(os.path.join(repo, "git-daemon-export-ok"), "w").close()
-    stream = ["commit refs/heads/main\ncommitter Bench <bench@example.org> 1700000000 +0000\ndata 5\ndata\n"]
-    attrs = "*.bin filter=lfs diff=lfs merge=lfs -text\n"
-    stream.append("M 100644 inline .gitattributes\ndata %d\n%s\n" % (len(attrs), attrs))
-    for path, text in pointers:
-        stream.append("M 100644 inline %s\ndata %d\n%s\n" % (path, len(text), text))
-    subprocess.run(["git", "-C", repo, "fast-import", "--quiet"], input="".join(stream).encode(), check=True)
-    print("  %s: %d objects, %.1f MiB" % (set_name, len(sizes), sum(sizes) / 1048576))
-
-def history(set_name, commits, every):
-    """A long history: one small text change per commit, and a pointer (to a 4 KiB object) every `every` commits."""
-    store = os.path.join(data, "storage", "git", set_name)
-    os.makedirs(store, exist_ok=True)
-    repo = os.path.join(data, "repos", set_name + ".git")
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", repo], check=True)
-    open(os.path.join(repo, "git-daemon-export-ok"), "w").close()
-    out = []
-    for i in range(commits):
-        out.append("commit refs/heads/main\ncommitter Bench <bench@example.org> %d +0000\ndata 6\nchange\n" % (1700000000 + i))
-        text = ("line %d " % i).ljust(199, "x") + "\n"  # 200 bytes: small enough to be read as a possible pointer
-        out.append("M 100644 inline src/file%02d.txt\ndata %d\n%s\n" % (i % 50, len(text), text))
-        if i % every == 0:
-            body = os.urandom(4096)
-            oid = hashlib.sha256(body).hexdigest()
-            with open(os.path.join(store, oid), "wb") as f:
-                f.write(body)
-            ptr = "version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize 4096\n" % oid
-            out.append("M 100644 inline weights/w%05d.bin\ndata %d\n%s\n" % (i, len(ptr), ptr))
-    subprocess.run(["git", "-C", repo, "fast-import", "--quiet"], input="".join(out).encode(), check=True)
-    subprocess.run(["git", "-C", repo, "repack", "-adq"], check=True)
-    print("  %s: %d commits, %d pointers" % (set_name, commits, (commits + every - 1) // every))
-
-make("small", [64 << 10] * small)
-make("large", [rng.randint(1 << 20, 8 << 20) for _ in range(large)] + [huge_mb << 20] * 4)
-make("resume", [resume_mb << 20])
-history("history", 50000, 5000)
-PY
+    python3 "$ROOT/scripts/bench/genrepos.py" lfs-sets "$DATA" "$SMALL_COUNT" "$LARGE_COUNT" "$HUGE_MB" "$RESUME_MB"
     echo "$SPEC" >"$DATA/.spec"
 fi
 rm -rf "$RUN"

@@ -8,12 +8,15 @@
 #     one-at-a-time `git fetch --prune` loop and against `xargs -P 8 git fetch --prune`.
 # (b) Cold mirror of one large repository: `mirrordeck add` + `mirrordeck sync NAME` against
 #     `git clone --mirror` of the same git:// URL.
+# (c) Cold mirror of a ref-heavy upstream (2,000 refs shaped like a GitHub project's: branches, annotated
+#     tags, refs/pull/N/head and refs/pull/N/merge) against `git clone --mirror`, with peak RSS.
+# (d) Cold mirror of one big pack (BENCH_BIGPACK_MB, 300 MB) against `git clone --mirror`, with peak RSS.
 #
 # Upstreams are generated with git fast-import and served by a real `git daemon` on 127.0.0.1 (a free
 # port). Everything lives in bench-work/ (gitignored): generated upstreams are cached there across runs
 # (regenerated when scripts/bench/genrepos.py changes); bench-work/run/ is rebuilt on every run.
 #
-# Knobs (environment): BENCH_SMALL_COUNT (200), BENCH_ROUNDS (5), BENCH_COLD_ROUNDS (3),
+# Knobs (environment): BENCH_SMALL_COUNT (200), BENCH_ROUNDS (5), BENCH_COLD_ROUNDS (3), BENCH_BIGPACK_MB (300),
 # BENCH_STRICT=1 to exit 3 when a target is missed (default: report it and exit 0).
 set -euo pipefail
 export LC_ALL=C
@@ -22,7 +25,7 @@ if [ $# -ne 1 ] || [ ! -x "$1" ]; then
     echo "usage: scripts/bench.sh BIN   (BIN: an executable mirrordeck, e.g. .build/release/mirrordeck)" >&2
     exit 2
 fi
-for tool in git python3 awk sort xargs; do
+for tool in git python3 awk sort xargs /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "bench: '$tool' is missing: run 'make test-deps'" >&2; exit 2; }
 done
 
@@ -37,6 +40,8 @@ DOC=$ROOT/docs/benchmarks.md
 SMALL_COUNT=${BENCH_SMALL_COUNT:-200}
 ROUNDS=${BENCH_ROUNDS:-5}
 COLD_ROUNDS=${BENCH_COLD_ROUNDS:-3}
+BIGPACK_MB=${BENCH_BIGPACK_MB:-300}
+TARGET_RSS=1.5                  # mirrordeck's peak RSS ≤ 1.5 × git's on the big pack
 PARALLEL=8                      # xargs -P for the parallel git side; mirrordeck's own default --parallel
 TARGET_SERIAL=0.25              # mirrordeck ≤ 0.25 × one-at-a-time git loop
 TARGET_PARALLEL=0.5             # mirrordeck ≤ 0.5 × xargs -P 8
@@ -122,6 +127,14 @@ python3 "$HELPERS/genrepos.py" small "$UP/small" "$SMALL_COUNT"
 if [ ! -d "$UP/big.git" ]; then
     say "generating the large upstream (~20k commits, ~100 MB packed; once, then cached)"
     python3 "$HELPERS/genrepos.py" big "$UP/big.git"
+fi
+if [ ! -d "$UP/refs.git" ]; then
+    say "generating the ref-heavy upstream (2,000 refs; once, then cached)"
+    python3 "$HELPERS/genrepos.py" refs "$UP/refs.git" 2000
+fi
+if [ ! -d "$UP/bigpack-$BIGPACK_MB.git" ]; then
+    say "generating the big-pack upstream (~$BIGPACK_MB MB in one pack; once, then cached)"
+    python3 "$HELPERS/genrepos.py" bigpack "$UP/bigpack-$BIGPACK_MB.git" "$BIGPACK_MB"
 fi
 GEN_SECONDS=$(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
 
@@ -276,6 +289,56 @@ ASSETS=$(git -C "$UP/big.git" rev-list --objects --all | awk '$2 ~ /^assets\// {
 MD_COLD_LINE=$(tail -n1 "$RUN/md-cold.out")
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# --- (c) ref-heavy and (d) big-pack cold mirrors, with peak RSS ---------------------------------------------------
+# rss_measure NAME CMD...: runs CMD under GNU time; appends "wall user sys maxrss_kib" to $RUN/times/NAME.
+# maxrss is the largest resident set of CMD's process tree (git's index-pack included: wait4 reports the
+# largest of the waited-for descendants).
+rss_measure() {
+    local name=$1
+    shift
+    /usr/bin/time -f '%e %U %S %M' -a -o "$RUN/times/$name" "$@"
+}
+cold_pair() { # cold_pair TAG UPSTREAM: COLD_ROUNDS interleaved cold mirrors, mirrordeck (sync only) and git
+    local tag=$1 upstream=$2 r side
+    for ((r = 0; r < COLD_ROUNDS; r++)); do
+        for side in $(rotate "$r" md git); do
+            if [ "$side" = md ]; then rm -rf "$RUN/$tag-home"; else rm -rf "$RUN/$tag-git.git"; fi
+            sync
+            if [ "$side" = md ]; then
+                "$BIN" add --home "$RUN/$tag-home" "$tag" "$URL/$upstream" >/dev/null
+                rss_measure "md_$tag" "$BIN" sync --home "$RUN/$tag-home" "$tag" >"$RUN/md-$tag.out" 2>&1 ||
+                    { echo "bench: mirrordeck sync of $upstream failed (bench-work/run/md-$tag.out)" >&2; exit 1; }
+            else
+                rss_measure "git_$tag" git clone -q --mirror "$URL/$upstream" "$RUN/$tag-git.git" 2>>"$RUN/git-clone.log"
+            fi
+        done
+        printf '  round %d: mirrordeck %.3f s, git clone --mirror %.3f s\n' $((r + 1)) \
+            "$(tail -n1 "$RUN/times/md_$tag" | cut -d' ' -f1)" "$(tail -n1 "$RUN/times/git_$tag" | cut -d' ' -f1)"
+    done
+    # Both sides of the last round: same refs and HEAD, and a connected repository.
+    "$BIN" sync --home "$RUN/$tag-home" "$tag" >/dev/null 2>&1 || true
+    rm -rf "$RUN/$tag-git.git"
+    git clone -q --mirror "$URL/$upstream" "$RUN/$tag-git.git"
+    if ! cmp -s <(refs_of "$RUN/$tag-home/mirrors/$tag.git") <(refs_of "$RUN/$tag-git.git"); then
+        echo "bench: mirrordeck's mirror of $upstream has different refs or HEAD than git clone --mirror" >&2
+        exit 1
+    fi
+    git -C "$RUN/$tag-home/mirrors/$tag.git" fsck --connectivity-only --no-progress >/dev/null 2>"$RUN/fsck-$tag.log" ||
+        { echo "bench: git fsck --connectivity-only failed on mirrordeck's mirror of $upstream" >&2; exit 1; }
+}
+say "(c) cold mirror of refs.git (2,000 refs): $COLD_ROUNDS interleaved rounds"
+cold_pair refs refs.git
+REFS_COUNT=$(git -C "$UP/refs.git" for-each-ref | wc -l)
+REFS_OBJECTS=$(git -C "$UP/refs.git" count-objects -v | awk '$1 == "in-pack:" { print $2 }')
+REFS_PACK_MB=$(du -sb "$UP/refs.git/objects/pack" | awk '{ printf "%.1f", $1 / 1e6 }')
+REFS_LOOSE=$(find "$RUN/refs-home/mirrors/refs.git/refs" -type f | wc -l)
+say "(d) cold mirror of bigpack-$BIGPACK_MB.git: $COLD_ROUNDS interleaved rounds"
+cold_pair bigpack "bigpack-$BIGPACK_MB.git"
+BP_PACK_MB=$(du -sb "$UP/bigpack-$BIGPACK_MB.git/objects/pack" | awk '{ printf "%.1f", $1 / 1048576 }')
+BP_OBJECTS=$(git -C "$UP/bigpack-$BIGPACK_MB.git" count-objects -v | awk '$1 == "in-pack:" { print $2 }')
+BP_REFS=$(git -C "$UP/bigpack-$BIGPACK_MB.git" for-each-ref | wc -l)
+rm -rf "$RUN/bigpack-home" "$RUN/bigpack-git.git" "$RUN/refs-git.git"
+
 cleanup
 
 # --- results ----------------------------------------------------------------------------------------------------
@@ -304,6 +367,23 @@ R_COLD=$(ratio "$M_MDC" "$M_GITC")
 V_LOOP=$(verdict "$R_LOOP" "$TARGET_SERIAL")
 V_XARGS=$(verdict "$R_XARGS" "$TARGET_PARALLEL")
 V_COLD=$(verdict "$R_COLD" "$TARGET_COLD")
+# (c) and (d): medians of wall, user+sys, sys and peak RSS per side.
+col() { awk -v c="$2" '{ print $c }' "$RUN/times/$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+cpu_col() { awk '{ print $2 + $3 }' "$RUN/times/$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+rss_row() { # rss_row TAG LABEL TARGET_WALL [TARGET_RSS]
+    local tag=$1 label=$2 tw=$3 tr=${4:-} mw gw mc gc ms gs mr gr rw rr
+    mw=$(col "md_$tag" 1); gw=$(col "git_$tag" 1); mc=$(cpu_col "md_$tag"); gc=$(cpu_col "git_$tag")
+    ms=$(col "md_$tag" 3); gs=$(col "git_$tag" 3); mr=$(col "md_$tag" 4); gr=$(col "git_$tag" 4)
+    rw=$(ratio "$mw" "$gw"); rr=$(ratio "$mr" "$gr")
+    printf '| %s | wall | %s | %s | %s | ≤ %s | %s |\n' "$label" "$(secs "$mw")" "$(secs "$gw")" "$rw" "$tw" "$(verdict "$rw" "$tw")"
+    printf '| | CPU (user + sys) | %s | %s | %s | | |\n' "$(secs "$mc")" "$(secs "$gc")" "$(ratio "$mc" "$gc")"
+    printf '| | sys | %s | %s | %s | %s | %s |\n' "$(secs "$ms")" "$(secs "$gs")" "$(ratio "$ms" "$gs")" \
+        "$([ "$tag" = refs ] && echo "≤ 2" || true)" "$([ "$tag" = refs ] && verdict "$(ratio "$ms" "$gs")" 2 || true)"
+    printf '| | peak RSS | %s | %s | %s | %s | %s |\n' "$(mib "$mr")" "$(mib "$gr")" "$rr" "${tr:+≤ $tr}" "$([ -n "$tr" ] && verdict "$rr" "$tr" || true)"
+}
+ROWS_C=$(rss_row refs "(c) cold mirror of refs.git ($REFS_COUNT refs)" "$TARGET_COLD")
+ROWS_D=$(rss_row bigpack "(d) cold mirror of a $BP_PACK_MB MiB pack" "$TARGET_COLD" "$TARGET_RSS")
 ms() { awk -v x="$(median "$RUN/times/$1")" 'BEGIN { printf "%.1f ms", x * 1000 }'; }
 
 # Machine facts.
@@ -417,6 +497,26 @@ resolves deltas on every core, which is most of the remaining difference on a mu
 
 mirrordeck's own report of its last run: \`$MD_COLD_LINE\`. Its mirror was checked to have the same refs
 and HEAD as \`git clone --mirror\`'s, and to pass \`git fsck --connectivity-only\`.
+
+### (c) Ref-heavy upstream and (d) one big pack: time and memory
+
+\`refs.git\`: $REFS_COUNT refs shaped like a GitHub project's (a quarter each of branches, annotated tags,
+\`refs/pull/N/head\` and \`refs/pull/N/merge\`), $REFS_OBJECTS objects, ${REFS_PACK_MB} MB packed. \`bigpack-$BIGPACK_MB.git\`: one
+pack of ${BP_PACK_MB} MiB (mostly incompressible blobs of 40-300 KB), $BP_OBJECTS objects, $BP_REFS refs (heads and tags).
+Both from \`scripts/bench/genrepos.py\` (the generator the tests use too). Each round starts from an empty
+target; the mirrordeck side is \`mirrordeck sync\` of a mirror just added (default settings, so it includes
+the first LFS pointer scan), the git side \`git clone --mirror\`; $COLD_ROUNDS interleaved rounds, medians.
+Times, CPU and peak RSS come from GNU time (\`/usr/bin/time\`); peak RSS is the largest process of each
+side's process tree (git's \`index-pack\` included).
+
+| comparison | measure | mirrordeck | git | ratio | target | result |
+| --- | --- | ---: | ---: | ---: | ---: | --- |
+$ROWS_C
+$ROWS_D
+
+After the ref-heavy sync the mirror holds its refs in one \`packed-refs\` ($REFS_LOOSE loose ref files), as
+\`git clone --mirror\` does. Both mirrors were checked to have the same refs and HEAD as \`git clone
+--mirror\`'s and to pass \`git fsck --connectivity-only\`.
 EOF
 
 cat >"$RUN/intro.md" <<'EOF'
@@ -438,6 +538,7 @@ printf '  %-58s %10s %10s %7s %7s  %s\n' "comparison" "mirrordeck" "git" "ratio"
 printf '  %-58s %10s %10s %7s %7s  %s\n' "(a) up-to-date sync ×$SMALL_COUNT vs git fetch loop" "$(secs "$M_MD")" "$(secs "$M_LOOP")" "$R_LOOP" "≤$TARGET_SERIAL" "$V_LOOP"
 printf '  %-58s %10s %10s %7s %7s  %s\n' "(a) up-to-date sync ×$SMALL_COUNT vs xargs -P $PARALLEL git fetch" "$(secs "$M_MD")" "$(secs "$M_XARGS")" "$R_XARGS" "≤$TARGET_PARALLEL" "$V_XARGS"
 printf '  %-58s %10s %10s %7s %7s  %s\n' "(b) cold mirror of big.git (${BIG_PACK_MB} MB) vs git clone --mirror" "$(secs "$M_MDC")" "$(secs "$M_GITC")" "$R_COLD" "≤$TARGET_COLD" "$V_COLD"
+printf '%s\n%s\n' "$ROWS_C" "$ROWS_D" | sed 's/^/  /'
 echo "  (upstream generation this run: ${GEN_SECONDS} s; total: ${SECONDS} s)"
 
 if [ "${BENCH_STRICT:-}" = 1 ] && printf '%s\n' "$V_LOOP" "$V_XARGS" "$V_COLD" | grep -q FAIL; then

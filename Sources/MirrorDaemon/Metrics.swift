@@ -16,16 +16,15 @@ public final class Metrics: @unchecked Sendable {
     public init(catalog: Catalog) {
         self.catalog = catalog
         syncDuration = registry.makeValueHistogram(
-            name: "mirrordeck_sync_duration_seconds",
-            buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
-            help: "Duration of sync jobs run by this daemon.")
+            descriptor: .named("mirrordeck_sync_duration_seconds", help: "Duration of sync jobs run by this daemon."),
+            buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600])
         for result in ["succeeded", "failed", "cancelled"] {
-            _ = registry.makeCounter(name: "mirrordeck_sync_results_total", labels: [("result", result)], help: "Sync jobs by outcome.")
-            _ = registry.makeCounter(name: "mirrordeck_verify_results_total", labels: [("result", result)], help: "Verify jobs by outcome.")
+            _ = registry.makeCounter(descriptor: .named("mirrordeck_sync_results_total", help: "Sync jobs by outcome."), labels: [("result", result)])
+            _ = registry.makeCounter(descriptor: .named("mirrordeck_verify_results_total", help: "Verify jobs by outcome."), labels: [("result", result)])
         }
-        _ = registry.makeCounter(name: "mirrordeck_lfs_bytes_fetched_total", help: "Bytes of LFS objects downloaded by this daemon.")
-        _ = registry.makeCounter(name: Self.writeTransactions, help: Self.writeTransactionsHelp)
-        _ = registry.makeCounter(name: Self.rowsWritten, help: Self.rowsWrittenHelp)
+        _ = registry.makeCounter(descriptor: .named("mirrordeck_lfs_bytes_fetched_total", help: "Bytes of LFS objects downloaded by this daemon."))
+        _ = registry.makeCounter(descriptor: .named(Self.writeTransactions, help: Self.writeTransactionsHelp))
+        _ = registry.makeCounter(descriptor: .named(Self.rowsWritten, help: Self.rowsWrittenHelp))
         storage = StorageMetrics(registry: registry)
     }
 
@@ -40,12 +39,12 @@ public final class Metrics: @unchecked Sendable {
         switch finished.job.kind {
         case .sync:
             syncDuration.record(finished.duration)
-            registry.makeCounter(name: "mirrordeck_sync_results_total", labels: [("result", result)], help: "Sync jobs by outcome.").increment()
+            registry.makeCounter(descriptor: .named("mirrordeck_sync_results_total", help: "Sync jobs by outcome."), labels: [("result", result)]).increment()
         case .lfs:
-            registry.makeCounter(name: "mirrordeck_lfs_bytes_fetched_total", help: "Bytes of LFS objects downloaded by this daemon.")
+            registry.makeCounter(descriptor: .named("mirrordeck_lfs_bytes_fetched_total", help: "Bytes of LFS objects downloaded by this daemon."))
                 .increment(by: Double(finished.bytes))
         case .verify:
-            registry.makeCounter(name: "mirrordeck_verify_results_total", labels: [("result", result)], help: "Verify jobs by outcome.").increment()
+            registry.makeCounter(descriptor: .named("mirrordeck_verify_results_total", help: "Verify jobs by outcome."), labels: [("result", result)]).increment()
         case .maintain:
             storage.record(finished)
         }
@@ -64,17 +63,17 @@ public final class Metrics: @unchecked Sendable {
             seen.insert(name)
             let labels = [("mirror", name)]
             let gauges = [
-                registry.makeGauge(name: "mirrordeck_mirror_lag_seconds", labels: labels, help: "Seconds since the mirror was last known identical to upstream (-1: never).")
+                registry.makeGauge(descriptor: .named("mirrordeck_mirror_lag_seconds", help: "Seconds since the mirror was last known identical to upstream (-1: never)."), labels: labels)
                     .settingTo(s.state.lag(now: now) ?? -1),
-                registry.makeGauge(name: "mirrordeck_mirror_behind_refs", labels: labels, help: "Upstream refs that differed at the last check.")
+                registry.makeGauge(descriptor: .named("mirrordeck_mirror_behind_refs", help: "Upstream refs that differed at the last check."), labels: labels)
                     .settingTo(Double(s.state.behind)),
-                registry.makeGauge(name: "mirrordeck_mirror_last_success_timestamp_seconds", labels: labels, help: "Unix time of the last successful sync (0: never).")
+                registry.makeGauge(descriptor: .named("mirrordeck_mirror_last_success_timestamp_seconds", help: "Unix time of the last successful sync (0: never)."), labels: labels)
                     .settingTo(s.state.lastSuccessAt?.timeIntervalSince1970 ?? 0),
-                registry.makeGauge(name: "mirrordeck_mirror_consecutive_failures", labels: labels, help: "Failed syncs since the last success.")
+                registry.makeGauge(descriptor: .named("mirrordeck_mirror_consecutive_failures", help: "Failed syncs since the last success."), labels: labels)
                     .settingTo(Double(s.state.consecutiveFailures)),
-                registry.makeGauge(name: "mirrordeck_mirror_paused", labels: labels, help: "1 when the mirror is paused.")
+                registry.makeGauge(descriptor: .named("mirrordeck_mirror_paused", help: "1 when the mirror is paused."), labels: labels)
                     .settingTo(s.state.status == .paused ? 1 : 0),
-                registry.makeGauge(name: "mirrordeck_mirror_stale", labels: labels, help: "1 when lag exceeds 1.5 times the interval.")
+                registry.makeGauge(descriptor: .named("mirrordeck_mirror_stale", help: "1 when lag exceeds 1.5 times the interval."), labels: labels)
                     .settingTo(s.state.isStale(intervalSeconds: s.mirror.intervalSeconds, now: now) ? 1 : 0),
             ]
             perMirror[name] = gauges
@@ -84,17 +83,17 @@ public final class Metrics: @unchecked Sendable {
             perMirror[name] = nil
         }
         for kind in JobKind.allCases {
-            registry.makeGauge(name: "mirrordeck_queue_depth", labels: [("kind", kind.rawValue)], help: "Queued jobs by kind.")
+            registry.makeGauge(descriptor: .named("mirrordeck_queue_depth", help: "Queued jobs by kind."), labels: [("kind", kind.rawValue)])
                 .set(Double(depth[kind] ?? 0))
-            registry.makeGauge(name: "mirrordeck_jobs_running", labels: [("kind", kind.rawValue)], help: "Running jobs by kind.")
+            registry.makeGauge(descriptor: .named("mirrordeck_jobs_running", help: "Running jobs by kind."), labels: [("kind", kind.rawValue)])
                 .set(Double(running.filter { $0.job.kind == kind }.count))
         }
         try storage.refresh(catalog: catalog, summaries: summaries)
-        registry.makeGauge(name: "mirrordeck_mirrors", help: "Mirrors in the catalog.").set(Double(summaries.count))
+        registry.makeGauge(descriptor: .named("mirrordeck_mirrors", help: "Mirrors in the catalog.")).set(Double(summaries.count))
         let writes = catalog.writeTotals
-        registry.makeCounter(name: Self.writeTransactions, help: Self.writeTransactionsHelp)
+        registry.makeCounter(descriptor: .named(Self.writeTransactions, help: Self.writeTransactionsHelp))
             .increment(by: Int64(writes.transactions - reportedWrites.transactions))
-        registry.makeCounter(name: Self.rowsWritten, help: Self.rowsWrittenHelp)
+        registry.makeCounter(descriptor: .named(Self.rowsWritten, help: Self.rowsWrittenHelp))
             .increment(by: Int64(writes.rows - reportedWrites.rows))
         reportedWrites = writes
         return registry.emitToString()
@@ -105,5 +104,12 @@ private extension Gauge {
     func settingTo(_ value: Double) -> Gauge {
         set(value)
         return self
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A descriptor for a metric whose full name is spelled out (swift-prometheus joins the parts with `_`).
+    static func named(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }

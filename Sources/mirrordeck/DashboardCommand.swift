@@ -79,8 +79,8 @@ struct FileLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        let line = "\(TimeFormat.iso(Date()) ?? "") \(level) \(label): \(message)\n"
+    func log(event: LogEvent) {
+        let line = "\(TimeFormat.iso(Date()) ?? "") \(event.level) \(label): \(event.message)\n"
         handle.write(Data(line.utf8))
     }
 }

@@ -104,7 +104,7 @@ struct GitRepair {
                 return !isCancelled()
             }
             let session = try RemoteSession(repository: repo, url: mirror.upstream, context: context)
-            _ = try session.fetch(prune: false)
+            _ = try session.download()   // objects only: the repair takes the object store, never refs
         } catch {
             outcome.error = isCancelled() ? "cancelled" : "could not fetch from upstream: \(error)"
             outcome.unrecoverable = bad

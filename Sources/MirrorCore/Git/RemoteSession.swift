@@ -11,9 +11,10 @@ public struct TransferProgress: Sendable, Equatable {
     public var receivedBytes: Int64 = 0
 }
 
-/// What the remote advertises: its refs and its default branch.
+/// What the remote advertises: its refs, the peeled targets of its annotated tags, and its default branch.
 struct RemoteListing {
     var refs: [String: String]
+    var peeled: [String: String] = [:]
     var defaultBranch: String?
 }
 
@@ -109,11 +110,18 @@ final class RemoteSession {
         rc = git_remote_ls(&heads, &count, remote)
         guard rc == 0 else { throw GitError.upstream(url: url, code: rc) }
         var refs: [String: String] = [:]
+        var peeled: [String: String] = [:]
+        refs.reserveCapacity(count)
         for i in 0..<count {
             guard let head = heads?[i]?.pointee, let cname = head.name else { continue }
             let name = String(cString: cname)
-            guard name.hasPrefix("refs/"), !name.hasSuffix("^{}") else { continue }
-            refs[name] = Git2.hex(head.oid)
+            guard name.hasPrefix("refs/") else { continue }
+            if name.hasSuffix("^{}") {
+                peeled[String(name.dropLast(3))] = Git2.hex(head.oid)
+            } else if GitRepository.isValidRefName(name) {
+                // A name git would refuse (an upstream's hostile or broken ref) is never written.
+                refs[name] = Git2.hex(head.oid)
+            }
         }
         var buf = git_buf()
         defer { git_buf_dispose(&buf) }
@@ -123,21 +131,23 @@ final class RemoteSession {
         } else {
             git_error_clear()
         }
-        return RemoteListing(refs: refs, defaultBranch: defaultBranch)
+        return RemoteListing(refs: refs, peeled: peeled, defaultBranch: defaultBranch)
     }
 
-    /// Downloads what is missing and updates refs with the mirror refspec (pruning when asked).
+    /// Downloads the objects the mirror refspec needs and that the repository lacks, without touching any
+    /// ref: the caller writes the new refs in one piece (`GitRepository.replaceRefs`), where libgit2's
+    /// `update_tips` would write each as a loose file and look the ref store up again for every one.
     /// Returns libgit2's counts of what was received.
-    func fetch(prune: Bool) throws -> TransferProgress {
+    func download() throws -> TransferProgress {
         var opts = git_fetch_options()
         git_fetch_options_init(&opts, UInt32(GIT_FETCH_OPTIONS_VERSION))
         opts.callbacks = callbacks()
-        opts.prune = prune ? GIT_FETCH_PRUNE : GIT_FETCH_NO_PRUNE
+        opts.prune = GIT_FETCH_NO_PRUNE
         opts.update_fetchhead = 0
         opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
         opts.proxy_opts.type = GIT_PROXY_AUTO
         opts.follow_redirects = GIT_REMOTE_REDIRECT_INITIAL
-        let rc = git_remote_fetch(remote, nil, &opts, "mirrordeck: sync")
+        let rc = git_remote_download(remote, nil, &opts)
         guard rc == 0 else { throw GitError.upstream(url: url, code: rc) }
         let s = git_remote_stats(remote).pointee
         return TransferProgress(

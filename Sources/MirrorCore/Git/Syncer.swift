@@ -122,16 +122,23 @@ public struct Syncer: Sendable {
         try willWrite()
         lock.mark("fetching")
         var outcome = SyncOutcome(result: .updated, behind: behind)
+        var after = before
         if behind > 0 {
             if let gate = hostGate {
                 guard gate.enter(host, cancelled: isCancelled) else { throw GitError.cancelled }
             }
             defer { hostGate?.leave(host) }
-            let stats = try session.fetch(prune: mirror.prune)
+            let stats = try session.download()
             outcome.bytesReceived = stats.receivedBytes
             outcome.objectsReceived = stats.receivedObjects
+            after = Self.target(local: before, remote: listing.refs, prune: mirror.prune)
+            let changed = after.filter { before[$0.key] != $0.value }
+            let missing = try repo.missingObjects(Set(changed.values))
+            guard missing.isEmpty else {
+                throw GitError.repository(path: path, message: "upstream advertised \(missing.count) ref target(s) it did not send (first: \(missing[0])); the refs were left as they were")
+            }
+            try repo.replaceRefs(with: after, peeled: listing.peeled, previous: before)
         }
-        let after = try repo.refs()
         if let branch = listing.defaultBranch, branch != headBefore, after[branch] != nil {
             try repo.setHead(branch)
         }
@@ -143,6 +150,12 @@ public struct Syncer: Sendable {
         lock.clearMark()
         progress(SyncProgress(mirror: mirror.name, phase: .done, transfer: TransferProgress()))
         return outcome
+    }
+
+    /// The mirror's refs after a sync: upstream's, plus (when not pruning) the mirror's refs gone upstream.
+    static func target(local: [String: String], remote: [String: String], prune: Bool) -> [String: String] {
+        guard !prune else { return remote }
+        return local.merging(remote) { _, new in new }
     }
 
     /// Refs that differ between the mirror and upstream: new, moved, and (when pruning) gone upstream.

@@ -49,8 +49,8 @@ final class TestEnv: @unchecked Sendable {
     }
 
     /// Starts `mirrordeck ARGS` in the background.
-    func mdStart(_ args: [String]) throws -> RunningProcess {
-        try Shell.start(Self.binary, withHome(args))
+    func mdStart(_ args: [String], env: [String: String] = [:]) throws -> RunningProcess {
+        try Shell.start(Self.binary, withHome(args), environment: env)
     }
 
     private func withHome(_ args: [String]) -> [String] {
@@ -58,6 +58,16 @@ final class TestEnv: @unchecked Sendable {
         // Command groups (`access grant`, `lfs fetch`) take --home after their subcommand.
         let depth = ["access", "lfs"].contains(first) && args.count > 1 ? 2 : 1
         return Array(args.prefix(depth)) + ["--home", home] + args.dropFirst(depth)
+    }
+
+    /// The checkout this test was built from (for scripts/ and the shared data generator).
+    static let checkout: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// Runs the shared benchmark and test data generator, scripts/bench/genrepos.py.
+    func generate(_ args: String...) throws {
+        let r = try Shell.run("/usr/bin/env", ["python3", Self.checkout + "/scripts/bench/genrepos.py"] + args)
+        guard r.status == 0 else { throw TestFailure.message("genrepos.py \(args.joined(separator: " ")) failed: \(r)") }
     }
 
     /// The project venv's python (scripts/install-deps.sh makes it), for test-only Python packages.
