@@ -70,7 +70,7 @@ pointers = []
 for i, mb in enumerate(sizes):
     blob = os.urandom(mb << 20)
     oid = hashlib.sha256(blob).hexdigest()
-    d = os.path.join(data, "store", oid[:2], oid[2:4])
+    d = os.path.join(data, "store", "lfs", "objects", oid[:2], oid[2:4])
     os.makedirs(d, exist_ok=True)
     open(os.path.join(d, oid), "wb").write(blob)
     pointers.append((f"w{i:02d}.bin", f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(blob)}\n"))
@@ -173,12 +173,17 @@ downloads() {
     sed "s|^|http://127.0.0.1:$port/weights.git/info/lfs/objects/|" "$RUN/objects.txt" \
         | xargs -P 32 -n 1 curl -s -o /dev/null -w '%{http_code} %{time_starttransfer} %{size_download}\n' > "$RUN/dl-$tag.txt"
     end=$(date +%s.%N)
-    awk -v s="$start" -v e="$end" -v want="$OBJECT_BYTES" '
-        $1 == 200 { ok++; bytes += $3; t[ok] = $2 }
-        END {
-            n = asort(t); p = t[int(n * 0.99 + 0.999) > n ? n : int(n * 0.99 + 0.999)]
-            if (bytes != want) { printf "bytes %d != %d\n", bytes, want > "/dev/stderr"; exit 1 }
-            printf "%.3f %.1f %d\n", e - s, p * 1000, ok }' "$RUN/dl-$tag.txt"
+    python3 - "$RUN/dl-$tag.txt" "$start" "$end" "$OBJECT_BYTES" <<'EOF'
+import math, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+ok = [r for r in rows if r[0] == "200"]
+got = sum(int(float(r[2])) for r in ok)
+if got != int(sys.argv[4]):
+    sys.exit(f"bytes {got} != {sys.argv[4]}")
+ttfb = sorted(float(r[1]) for r in ok)
+p99 = ttfb[min(len(ttfb) - 1, math.ceil(len(ttfb) * 0.99) - 1)]
+print(f"{float(sys.argv[3]) - float(sys.argv[2]):.3f} {p99 * 1000:.1f} {len(ok)}")
+EOF
 }
 # clones PORT TAG → seconds
 clones() {
@@ -215,9 +220,16 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 RSS_KB=$(awk '/VmHWM/ { print $2 }' /proc/$SERVE_PID/status)
 
-read -r A_MD A_NG TTFB_MD TTFB_NG <<<"$(awk '
-    $2 == "md" { tm += $3; pm[++nm] = $4 } $2 == "nginx" { tn += $3; pn[++nn] = $4 }
-    END { asort(pm); asort(pn); printf "%.3f %.3f %.1f %.1f\n", tm / nm, tn / nn, pm[int((nm + 1) / 2)], pn[int((nn + 1) / 2)] }' "$RUN/a.txt")"
+read -r A_MD A_NG TTFB_MD TTFB_NG <<<"$(python3 - "$RUN/a.txt" <<'EOF'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+def side(name):
+    r = [x for x in rows if x[1] == name]
+    return statistics.mean(float(x[2]) for x in r), statistics.median(float(x[3]) for x in r)
+(tm, pm), (tn, pn) = side("md"), side("nginx")
+print(f"{tm:.3f} {tn:.3f} {pm:.1f} {pn:.1f}")
+EOF
+)"
 read -r B_MD B_NG <<<"$(awk '$2 == "md" { tm += $3; nm++ } $2 == "nginx" { tn += $3; nn++ } END { printf "%.3f %.3f\n", tm / nm, tn / nn }' "$RUN/b.txt")"
 RATIO_A=$(awk -v a="$A_NG" -v b="$A_MD" 'BEGIN { printf "%.2f", a / b }')
 RATIO_TTFB=$(awk -v a="$TTFB_MD" -v b="$TTFB_NG" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
