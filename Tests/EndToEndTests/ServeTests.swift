@@ -249,6 +249,8 @@ struct ServeTests {
         for f in fetches { #expect(f.wait().status == 0) }
         for i in 0..<5 { #expect(FileManager.default.contents(atPath: env.path("pulled-\(i)")) == w.files["weights/a.bin"]) }
         #expect(w.lfs.downloads(of: oidA).count == 1, "one upstream transfer: \(w.lfs.downloads(of: oidA))")
+        // The clients may have every byte a moment before the flight has verified and renamed the object.
+        try? eventually(timeout: 20, "the object placed") { LFSUpstream.objects(in: env.mirrorPath("model")).values.contains(w.files["weights/a.bin"]!) }
         #expect(LFSUpstream.objects(in: env.mirrorPath("model")).values.contains(w.files["weights/a.bin"]!), "placed, verified, in the mirror")
 
         // A real client clones while the rest is still upstream only.
