@@ -241,9 +241,9 @@ extension Catalog {
     }
 
     /// When a mirror's last queued job goes away without running, its status returns to what it was.
-    static func settleQueuedStatus(mirrorId: Int64, db: Database) throws {
+    static func settleQueuedStatus(mirrorId: Int64, db: Database, waitingOn states: [JobState] = [.queued, .running]) throws {
         let pending = try Job.filter(Column("mirror_id") == mirrorId)
-            .filter([JobState.queued.rawValue, JobState.running.rawValue].contains(Column("state"))).fetchCount(db)
+            .filter(states.map(\.rawValue).contains(Column("state"))).fetchCount(db)
         guard pending == 0 else { return }
         try db.execute(sql: """
             UPDATE mirror_state SET status = CASE

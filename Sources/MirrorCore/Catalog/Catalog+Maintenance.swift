@@ -34,18 +34,9 @@ extension Catalog {
             if let diskBytes {
                 try db.execute(sql: "UPDATE mirror_state SET disk_bytes = ? WHERE mirror_id = ?", arguments: [diskBytes, mirror.id!])
             }
-            // The enqueue marked the mirror queued; with nothing else waiting it returns to what it was.
-            let others = try Job.filter(Column("mirror_id") == mirror.id! && Column("state") == JobState.queued.rawValue).fetchCount(db)
-            if others == 0 {
-                try db.execute(sql: """
-                    UPDATE mirror_state SET status = CASE
-                        WHEN paused_reason IS NOT NULL THEN 'paused'
-                        WHEN consecutive_failures > 0 THEN 'failed'
-                        WHEN last_success_at IS NOT NULL THEN 'ok'
-                        ELSE 'idle' END
-                    WHERE mirror_id = ? AND status = 'queued'
-                    """, arguments: [mirror.id!])
-            }
+            // The enqueue marked the mirror queued; with nothing else queued (this job is still running) it
+            // returns to what it was.
+            try Self.settleQueuedStatus(mirrorId: mirror.id!, db: db, waitingOn: [.queued])
             let actor = Actor(description: run.actor)
             try Event(actor: actor, action: "maintain", mirror: mirror.name, message: Self.maintenanceMessage(run), at: now).append(to: db)
             return run
