@@ -132,6 +132,8 @@ extension ServeResponder {
         let body: ResponseBody
         switch availability {
         case let .ready(path, _):
+            guard let channel = x.channel else { throw Failure(.internalServerError, "no connection to send the object on", lfs: true) }
+            headers[FileBodyHandler.markerField] = "1"
             body = ResponseBody(contentLength: Int(count)) { writer in
                 metrics.downloadStarted()
                 defer { metrics.downloadEnded() }
@@ -142,18 +144,18 @@ extension ServeResponder {
                     x.finish(status: 404, bytes: 0)
                     throw error
                 }
-                defer { close(fd) }
-                let reader = ChunkReader(file: fd, offset: from, count: count)
-                var sent: Int64 = 0
+                // The kernel copies the file to the socket (sendfile); the handle is ours to close.
+                let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+                defer { try? handle.close() }
+                let sent: Int64
                 do {
-                    while let chunk = try await reader.next() {
-                        sent += Int64(chunk.readableBytes)
-                        try await writer.write(chunk)
-                    }
+                    sent = try await FileBody.send(handle, offset: from, count: count, on: channel)
                     try await writer.finish(nil)
+                } catch let failed as FileBodyFailed {
+                    x.finish(status: 499, bytes: failed.sent)
+                    throw failed
                 } catch {
-                    await reader.drain()
-                    x.finish(status: 499, bytes: sent)
+                    x.finish(status: 499, bytes: count)
                     throw error
                 }
                 x.finish(status: code, bytes: sent)

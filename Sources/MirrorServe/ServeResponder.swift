@@ -20,8 +20,11 @@ struct ServeResponder: HTTPResponder {
         private var logged = false
         /// Set by handlers whose response body is written later: they log when it ends.
         var streamed = false
+        /// The connection the request came on.
+        let channel: (any Channel)?
 
-        init(request: Request, client: String, log: AccessLogger) {
+        init(request: Request, client: String, log: AccessLogger, channel: (any Channel)? = nil) {
+            self.channel = channel
             method = request.method.rawValue
             target = request.head.path ?? "/"
             userAgent = request.headers[.userAgent]
@@ -40,7 +43,8 @@ struct ServeResponder: HTTPResponder {
     }
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        let exchange = Exchange(request: request, client: context.remoteAddress?.ipAddress ?? "unknown", log: server.accessLog)
+        let exchange = Exchange(request: request, client: context.remoteAddress?.ipAddress ?? "unknown", log: server.accessLog,
+                                channel: context.channel)
         let response: Response
         do {
             response = try await route(request, exchange)

@@ -103,9 +103,9 @@ public final class ServeServer: Sendable {
         let deadlines = HeaderDeadlines(timeout: options.headerTimeout)
         return Application(
             responder: responder,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [HeaderTimeoutHandler(deadlines: deadlines)],
-                idleTimeout: .milliseconds(Int64(options.idleTimeout * 1000)))),
+            server: HTTPServerBuilder { [idle = Duration.milliseconds(Int64(options.idleTimeout * 1000))] responder in
+                ServeHTTP1Channel(responder: responder, idleTimeout: idle, deadlines: deadlines)
+            },
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "mirrordeck",
                                  backlog: 1024,
                                  availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections)),
@@ -185,9 +185,12 @@ let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
 public struct ServeRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The connection, for bodies sent as file regions (``FileBodyHandler``).
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
 }
