@@ -110,7 +110,8 @@ struct RefsInBulkTests {
             try eventually(timeout: 60, "the bulk ref write to begin (attempt \(attempt))") {
                 sync.stderrSoFar.contains("bulk ref write begins") || !sync.isRunning
             }
-            // The write lasts ~10 pauses of 25 ms; kill anywhere in it (or just after).
+            // The write lasts ~10 pauses of 25 ms; kill anywhere in it (or just after: the fault point holds
+            // the process for 1 s after the write, so every kill lands in a live process).
             usleep(UInt32.random(in: 0...300_000, using: &generator))
             sync.kill(SIGKILL)
             let killed = sync.wait()

@@ -209,13 +209,16 @@ struct ServeTests {
         try client.ok(["clone", "-q", "--mirror", serve.url("model"), env.path("before-idle.git")])
         let alone = Date().timeIntervalSince(started)
         let holder = try Shell.start("/usr/bin/env", ["python3", "-c", """
-            import resource, socket, sys, time
+            import os, resource, socket, sys, time
             soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20000), hard))
             socks = []
             for i in range(10000):
                 s = socket.socket(); s.connect(("127.0.0.1", \(serve.port))); socks.append(s)
-            open(sys.argv[1], "w").write("%d\\n" % len(socks))
+            # Written whole, then renamed: the test polls for the file and reads it at once.
+            with open(sys.argv[1] + ".tmp", "w") as f:
+                f.write("%d\\n" % len(socks))
+            os.rename(sys.argv[1] + ".tmp", sys.argv[1])
             time.sleep(30)
             """, env.path("held")])
         try eventually(timeout: 60, "10,000 connections open") { FileManager.default.fileExists(atPath: env.path("held")) || !holder.isRunning }

@@ -54,6 +54,7 @@ extension GitRepository {
         Self.fsyncDirectory(path)
         RefWriteFault.pause()
         removeLooseRefs(names: Set(previous.keys).union(target.keys))
+        RefWriteFault.end()
     }
 
     /// The `packed-refs` file for `refs`: sorted by name bytewise, fully peeled, as `git pack-refs` writes it.
@@ -175,5 +176,13 @@ enum RefWriteFault {
     static func begin() {
         guard pauseMicroseconds > 0 else { return }
         FileHandle.standardError.write(Data("mirrordeck: fault point: bulk ref write begins\n".utf8))
+    }
+
+    /// Holds the process for 40 pauses after the write, so a kill the test aims at the write's tail lands in a
+    /// live process however the machine schedules the test's timer (a kill after the write proves nothing).
+    static func end() {
+        guard pauseMicroseconds > 0 else { return }
+        FileHandle.standardError.write(Data("mirrordeck: fault point: bulk ref write ends\n".utf8))
+        usleep(pauseMicroseconds * 40)
     }
 }
