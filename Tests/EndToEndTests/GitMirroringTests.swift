@@ -135,8 +135,63 @@ struct GitMirroringTests {
 
         let retry = try env.md("sync", "big")
         #expect(retry.status == 0, "\(retry)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: packDir).filter { $0.hasPrefix("tmp_") || $0.hasPrefix("pack_git2_") }
+        #expect(leftovers.isEmpty, "the killed fetch's temporary pack files are gone: \(leftovers)")
         let reference = env.path("reference.git")
         try Shell.git(["clone", "-q", "--mirror", server.url("big"), reference])
         #expect(try Upstream.refs(of: env.mirrorPath("big")) == Upstream.refs(of: reference))
+    }
+
+    @Test("received packs are indexed by git's index-pack; its failure fails the sync with git's reason and keeps the refs")
+    func packsIndexedByIndexPack() throws {
+        let env = try TestEnv("indexpack")
+        let daemon = try GitDaemon.start(env: env, root: env.path("served"))
+        let upstream = try Upstream(env: env, servedRoot: daemon.root, name: "lib", commits: 20)
+        // A git on PATH that logs each call before running the real one, and can be told to break index-pack.
+        let bin = env.path("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let log = env.path("git-calls.log")
+        try """
+            #!/bin/sh
+            echo "$*" >> \(log)
+            case "$*" in *index-pack*) [ -f \(env.path("break")) ] && { head -c 100 >/dev/null; echo "fatal: pack has junk at the end" >&2; exit 128; } ;; esac
+            exec /usr/bin/git "$@"
+            """.write(toFile: bin + "/git", atomically: true, encoding: .utf8)
+        chmod(bin + "/git", 0o755)
+        let path = ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+
+        try env.md("add", "lib", daemon.url("lib"))
+        let first = try env.md("sync", "lib", "--json", env: path)
+        #expect(first.status == 0, "\(first)")
+        let calls = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(calls.contains("index-pack --stdin --fix-thin"), "git index-pack received the pack: \(calls)")
+        let run = (try env.json(first) as! [[String: Any]])[0]["run"] as! [String: Any]
+        let objects = try Shell.git(["rev-list", "--objects", "--all"], cwd: upstream.bare).split(separator: "\n").count
+        #expect(run["objects_received"] as? Int == objects, "the run counts the objects index-pack received: \(run)")
+        try expectIdentical(env, name: "lib", url: daemon.url("lib"))
+        try Shell.git(["fsck", "--full", "--no-progress"], cwd: env.mirrorPath("lib"))
+
+        // index-pack fails: the sync fails with git's own reason, and the refs stay as they were.
+        let before = try Upstream.refs(of: env.mirrorPath("lib"))
+        try upstream.commit("more.txt", "more\n")
+        try upstream.push(["main"])
+        FileManager.default.createFile(atPath: env.path("break"), contents: Data())
+        let broken = try env.md("sync", "lib", env: path)
+        #expect(broken.status != 0)
+        #expect(broken.stdout.contains("pack has junk at the end") || broken.stderr.contains("pack has junk at the end"), "\(broken)")
+        #expect(try Upstream.refs(of: env.mirrorPath("lib")) == before)
+        try FileManager.default.removeItem(atPath: env.path("break"))
+        let fixed = try env.md("sync", "lib", env: path)
+        #expect(fixed.status == 0, "\(fixed)")
+        try expectIdentical(env, name: "lib", url: daemon.url("lib"))
+
+        // MIRRORDECK_PACK_INDEXER=libgit2 keeps libgit2's own indexer: git is not asked.
+        try upstream.commit("last.txt", "last\n")
+        try upstream.push(["main"])
+        try FileManager.default.removeItem(atPath: log)
+        let own = try env.md("sync", "lib", env: path.merging(["MIRRORDECK_PACK_INDEXER": "libgit2"]) { $1 })
+        #expect(own.status == 0, "\(own)")
+        #expect(!((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("index-pack"))
+        try expectIdentical(env, name: "lib", url: daemon.url("lib"))
     }
 }

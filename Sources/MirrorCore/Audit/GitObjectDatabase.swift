@@ -48,12 +48,12 @@ final class GitObjectDatabase {
         try single(label: objectsDirectory) { backend in git_odb_backend_loose(&backend, objectsDirectory, -1, 0, 0, 0) }
     }
 
-    private static func single(label: String, _ make: (inout OpaquePointer?) -> Int32) throws -> GitObjectDatabase {
+    private static func single(label: String, _ make: (inout UnsafeMutablePointer<git_odb_backend>?) -> Int32) throws -> GitObjectDatabase {
         Git2.ensureInitialized()
         var odb: OpaquePointer?
         var rc = git_odb_new(&odb)
         guard rc == 0, let odb else { throw AuditError.repository(path: label, message: GitError.lastMessage(rc)) }
-        var backend: OpaquePointer?
+        var backend: UnsafeMutablePointer<git_odb_backend>?
         rc = make(&backend)
         if rc == 0, let backend {
             rc = git_odb_add_backend(odb, backend, 1)

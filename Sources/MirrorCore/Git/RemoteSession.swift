@@ -137,7 +137,7 @@ final class RemoteSession {
     /// Downloads the objects the mirror refspec needs and that the repository lacks, without touching any
     /// ref: the caller writes the new refs in one piece (`GitRepository.replaceRefs`), where libgit2's
     /// `update_tips` would write each as a loose file and look the ref store up again for every one.
-    /// Returns libgit2's counts of what was received.
+    /// The pack goes to git's `index-pack` (`IndexPackReceiver`). Returns the counts of what was received.
     func download() throws -> TransferProgress {
         var opts = git_fetch_options()
         git_fetch_options_init(&opts, UInt32(GIT_FETCH_OPTIONS_VERSION))
@@ -147,6 +147,7 @@ final class RemoteSession {
         opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE
         opts.proxy_opts.type = GIT_PROXY_AUTO
         opts.follow_redirects = GIT_REMOTE_REDIRECT_INITIAL
+        try IndexPackReceiver.install(on: repo.handle, path: repo.path)
         let rc = git_remote_download(remote, nil, &opts)
         guard rc == 0 else { throw GitError.upstream(url: url, code: rc) }
         let s = git_remote_stats(remote).pointee

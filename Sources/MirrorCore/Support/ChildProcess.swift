@@ -13,14 +13,19 @@ public final class ChildProcess: @unchecked Sendable {
     private let stderrLock = NSLock()
     private var stderrText = ""
     private let stderrDone = DispatchSemaphore(value: 0)
+    /// Sees every chunk of stderr as it arrives (on the collecting thread), for live progress.
+    private let onStderr: (@Sendable (ArraySlice<UInt8>) -> Void)?
 
     public enum Stream { case pipe, inherit }
 
     private static let spawnLock = NSLock()
 
     /// Starts `executable` with `arguments` and `environment` (the whole environment: nothing is inherited).
+    /// `onStderr` sees every chunk of stderr as it arrives, on the thread that collects it.
     public init(_ executable: String, _ arguments: [String], environment: [String: String],
-                stdin stdinMode: Stream = .pipe, stdout stdoutMode: Stream = .pipe) throws {
+                stdin stdinMode: Stream = .pipe, stdout stdoutMode: Stream = .pipe,
+                onStderr: (@Sendable (ArraySlice<UInt8>) -> Void)? = nil) throws {
+        self.onStderr = onStderr
         // Pipes are made and marked close-on-exec under the same lock as every spawn: no other child can
         // inherit one in between (which would hold a pipe open past its own child's exit).
         Self.spawnLock.lock()
@@ -92,6 +97,7 @@ public final class ChildProcess: @unchecked Sendable {
             let n = read(stderrFD, &buffer, buffer.count)
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
+            onStderr?(buffer[0..<n])
             if kept.count < 8192 { kept += buffer[0..<min(n, 8192 - kept.count)] }
         }
         close(stderrFD)
