@@ -17,6 +17,8 @@ struct SyncCommand: ParsableCommand {
     @Flag(help: "Sync every mirror that is not paused.") var all = false
     @Flag(help: "Sync mirrors whose lag is above 1.5 × their interval, and failed ones.") var stale = false
     @Option(help: "How many syncs an embedded engine runs at once (default: [engine] max_syncs, 8).") var parallel: Int?
+    @Option(name: .customLong("stall-timeout"), help: "Seconds without a byte from an upstream before a transfer counts as stalled and fails (default: [engine] stall_timeout, 60).")
+    var stallTimeout: Int?
     @Flag(help: "Print JSON results (see docs/json.md).") var json = false
     @Flag(name: .customLong("no-lfs"), help: "Do not wait for the LFS fetch a sync queues (the daemon or the next engine runs it).") var noLFS = false
     @Flag(name: .customLong("no-wait"), help: "Only queue the jobs and print their ids; the daemon (or the next engine) runs them.") var noWait = false
@@ -25,6 +27,7 @@ struct SyncCommand: ParsableCommand {
         let modes = (names.isEmpty ? 0 : 1) + (all ? 1 : 0) + (stale ? 1 : 0)
         guard modes == 1 else { throw ValidationError("give mirror names, --all or --stale (exactly one)") }
         if let parallel, !(1...64).contains(parallel) { throw ValidationError("--parallel must be between 1 and 64") }
+        if let stallTimeout, !(1...3600).contains(stallTimeout) { throw ValidationError("--stall-timeout must be between 1 and 3600 seconds") }
         for name in names { try MirrorName.validate(name) }
     }
 
@@ -43,6 +46,7 @@ struct SyncCommand: ParsableCommand {
         }
         var config = try EngineConfig.load(home: home)
         if let parallel { config.maxSyncs = parallel }
+        if let stallTimeout { config.stallTimeout = TimeInterval(stallTimeout) }
         let client = JobClient(home: home, catalog: catalog, config: config)
         EngineSetup.configure(client)
         let jobs = try catalog.enqueue(mirrors, kind: .sync, trigger: .acting, actor: .acting)

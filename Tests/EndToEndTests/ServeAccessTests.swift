@@ -106,7 +106,7 @@ struct ServeAccessTests {
         // The client reaches the server through a link capped at 40 MB/s that cuts every connection after 50–80 MB.
         let servePort = Net.freePort()
         let proxyPort = Net.freePort()
-        let proxy = try Shell.start("/usr/bin/env", ["python3", ServeAccessTests.farlink, "--listen", "127.0.0.1:\(proxyPort)",
+        let proxy = try Shell.start("/usr/bin/env", ["python3", FarLinkProxy.script, "--listen", "127.0.0.1:\(proxyPort)",
                                                      "--target", "127.0.0.1:\(servePort)", "--rate", "\(40 << 20)",
                                                      "--cut-after", "50000000-80000000"])
         env.own(proxy)
@@ -136,7 +136,7 @@ struct ServeAccessTests {
         let url = "http://127.0.0.1:\(servePort)/model.git/info/lfs/objects/\(oid)"
         let out = env.path("resumed.bin")
         let slowProxyPort = Net.freePort()
-        let slow = try Shell.start("/usr/bin/env", ["python3", ServeAccessTests.farlink, "--listen", "127.0.0.1:\(slowProxyPort)",
+        let slow = try Shell.start("/usr/bin/env", ["python3", FarLinkProxy.script, "--listen", "127.0.0.1:\(slowProxyPort)",
                                                     "--target", "127.0.0.1:\(servePort)", "--rate", "\(40 << 20)"])
         env.own(slow)
         try eventually(timeout: 10, "slow proxy") { Net.isListening(slowProxyPort) }
@@ -175,10 +175,5 @@ struct ServeAccessTests {
         #expect(metrics.contains("mirrordeck_serve_bytes_total{mirror=\"model\",kind=\"lfs-object\"}"))
         #expect(metrics.contains("mirrordeck_serve_active_downloads 0"))
         #expect(metrics.contains("mirrordeck_serve_pull_through_total"))
-    }
-
-    static var farlink: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-            + "/scripts/farlink-proxy.py"
     }
 }

@@ -11,6 +11,8 @@ enum Git2 {
         // mmap/munmap pairs and 1.3 s of system time for a 20,000-commit history.
         _ = mirrordeck_git_opts_size_t(Int32(GIT_OPT_SET_MWINDOW_SIZE.rawValue), mwindowSize)
         _ = mirrordeck_git_opts_size_t(Int32(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT.rawValue), mwindowMappedLimit)
+        // Connections with connect and stall timeouts (libgit2 1.5 has none).
+        GitSocketStream.register()
         return true
     }()
 

@@ -44,20 +44,14 @@ enum IndexPackReceiver {
         }
     }
 
-    /// A `git_odb_backend` followed in memory by a retained pointer to its `Receiver`.
+    /// The backend: only `writepack` (and an empty `foreach`, which git_odb_foreach calls unchecked).
     enum BackendBox {
-        static let size = MemoryLayout<git_odb_backend>.stride
-
         static func make(_ receiver: Receiver) -> UnsafeMutablePointer<git_odb_backend> {
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: size + MemoryLayout<UnsafeRawPointer>.stride,
-                                                       alignment: max(16, MemoryLayout<git_odb_backend>.alignment))
-            raw.initializeMemory(as: UInt8.self, repeating: 0, count: size + MemoryLayout<UnsafeRawPointer>.stride)
-            let backend = raw.bindMemory(to: git_odb_backend.self, capacity: 1)
+            let backend = CallbackBox.allocate(git_odb_backend.self, owner: receiver)
             git_odb_init_backend(backend, UInt32(GIT_ODB_BACKEND_VERSION))
-            (raw + size).storeBytes(of: Unmanaged.passRetained(receiver).toOpaque(), as: UnsafeMutableRawPointer.self)
             backend.pointee.writepack = { out, backend, _, progress, payload in
                 guard let out, let backend else { return GIT_ERROR.rawValue }
-                let receiver = BackendBox.receiver(backend)
+                let receiver = CallbackBox.owner(backend, as: Receiver.self)
                 do {
                     let session = try Session(receiver: receiver, progress: progress, payload: payload)
                     out.pointee = WritepackBox.make(session, backend: backend)
@@ -67,57 +61,33 @@ enum IndexPackReceiver {
                     return GIT_ERROR.rawValue
                 }
             }
-            // git_odb_foreach calls every backend's foreach unchecked: this one holds no objects to list.
             backend.pointee.foreach = { _, _, _ in 0 }
             backend.pointee.free = { backend in
-                guard let backend else { return }
-                let raw = UnsafeMutableRawPointer(backend)
-                Unmanaged<Receiver>.fromOpaque((raw + BackendBox.size).load(as: UnsafeMutableRawPointer.self)).release()
-                raw.deallocate()
+                if let backend { CallbackBox.release(backend, as: Receiver.self) }
             }
             return backend
         }
-
-        static func receiver(_ backend: UnsafeMutablePointer<git_odb_backend>) -> Receiver {
-            let raw = UnsafeMutableRawPointer(backend)
-            return Unmanaged<Receiver>.fromOpaque((raw + size).load(as: UnsafeMutableRawPointer.self)).takeUnretainedValue()
-        }
     }
 
-    /// A `git_odb_writepack` followed in memory by a retained pointer to its `Session`.
+    /// One pack being written: its bytes go on to the session's index-pack.
     enum WritepackBox {
-        static let size = MemoryLayout<git_odb_writepack>.stride
-
         static func make(_ session: Session, backend: UnsafeMutablePointer<git_odb_backend>) -> UnsafeMutablePointer<git_odb_writepack> {
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: size + MemoryLayout<UnsafeRawPointer>.stride,
-                                                       alignment: max(16, MemoryLayout<git_odb_writepack>.alignment))
-            raw.initializeMemory(as: UInt8.self, repeating: 0, count: size + MemoryLayout<UnsafeRawPointer>.stride)
-            let writepack = raw.bindMemory(to: git_odb_writepack.self, capacity: 1)
+            let writepack = CallbackBox.allocate(git_odb_writepack.self, owner: session)
             writepack.pointee.backend = backend
-            (raw + size).storeBytes(of: Unmanaged.passRetained(session).toOpaque(), as: UnsafeMutableRawPointer.self)
             writepack.pointee.append = { writepack, data, size, stats in
                 guard let writepack, let stats else { return GIT_ERROR.rawValue }
-                let bytes = UnsafeRawBufferPointer(start: data, count: size)
-                return WritepackBox.session(writepack).append(bytes, stats: stats)
+                return CallbackBox.owner(writepack, as: Session.self).append(UnsafeRawBufferPointer(start: data, count: size), stats: stats)
             }
             writepack.pointee.commit = { writepack, stats in
                 guard let writepack, let stats else { return GIT_ERROR.rawValue }
-                return WritepackBox.session(writepack).commit(stats: stats)
+                return CallbackBox.owner(writepack, as: Session.self).commit(stats: stats)
             }
             writepack.pointee.free = { writepack in
                 guard let writepack else { return }
-                let raw = UnsafeMutableRawPointer(writepack)
-                let session = Unmanaged<Session>.fromOpaque((raw + WritepackBox.size).load(as: UnsafeMutableRawPointer.self))
-                session.takeUnretainedValue().abandon()
-                session.release()
-                raw.deallocate()
+                CallbackBox.owner(writepack, as: Session.self).abandon()
+                CallbackBox.release(writepack, as: Session.self)
             }
             return writepack
-        }
-
-        static func session(_ writepack: UnsafeMutablePointer<git_odb_writepack>) -> Session {
-            let raw = UnsafeMutableRawPointer(writepack)
-            return Unmanaged<Session>.fromOpaque((raw + size).load(as: UnsafeMutableRawPointer.self)).takeUnretainedValue()
         }
     }
 

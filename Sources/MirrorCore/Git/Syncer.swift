@@ -29,6 +29,8 @@ public struct Syncer: Sendable {
     let hostGate: HostGate?
     /// Retry, jitter and pause rules applied when the run is recorded.
     public var policy = SchedulePolicy()
+    /// Connect and stall timeouts of the upstream connections.
+    public var transferLimits = GitTransferLimits()
 
     public init(home: Home, catalog: Catalog) {
         self.init(home: home, catalog: catalog, hostGate: nil)
@@ -109,7 +111,7 @@ public struct Syncer: Sendable {
         let host = (try? UpstreamURL(mirror.upstream))?.host ?? "local"
         let session = try RemoteSession(repository: repo, url: mirror.upstream, context: context)
         hostGate?.enterListing(host)
-        let listed = Result { try session.list() }
+        let listed = Result { try transferLimits.apply(isCancelled: isCancelled) { try session.list() } }
         hostGate?.leaveListing(host)
         let listing = try listed.get()
         let behind = Self.differences(local: before, remote: listing.refs, prune: mirror.prune)
@@ -128,7 +130,14 @@ public struct Syncer: Sendable {
                 guard gate.enter(host, cancelled: isCancelled) else { throw GitError.cancelled }
             }
             defer { hostGate?.leave(host) }
-            let stats = try session.download()
+            let stats: TransferProgress
+            do {
+                stats = try transferLimits.apply(isCancelled: isCancelled) { try session.download() }
+            } catch {
+                // A cancel seen while waiting on the socket ends the read as an error of its own.
+                if isCancelled() { throw GitError.cancelled }
+                throw error
+            }
             outcome.bytesReceived = stats.receivedBytes
             outcome.objectsReceived = stats.receivedObjects
             after = Self.target(local: before, remote: listing.refs, prune: mirror.prune)

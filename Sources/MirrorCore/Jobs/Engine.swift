@@ -283,6 +283,7 @@ public final class Engine: @unchecked Sendable {
     private func runSync(_ job: Job, _ mirror: Mirror, _ context: JobContext) -> JobResult {
         var syncer = Syncer(home: home, catalog: catalog, hostGate: gate)
         syncer.policy = config.policy
+        syncer.transferLimits.stallTimeout = config.stallTimeout
         let actor = Actor(description: job.actor)
         let report = syncer.sync(mirror, trigger: job.trigger, actor: actor, jobId: job.id,
                                  progress: { p in

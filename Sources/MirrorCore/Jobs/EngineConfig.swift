@@ -11,6 +11,7 @@ import TOMLKit
 /// per_host_fetches = 2      # pack downloads at once from one upstream host
 /// retry_base_seconds = 60   # first retry after a failure; doubles up to the interval
 /// pause_after_failures = 10 # consecutive failures before a mirror is paused
+/// stall_timeout = 60        # seconds without a byte before a git or LFS transfer counts as stalled
 /// ```
 public struct EngineConfig: Sendable, Equatable {
     public static let defaultLeaseTimeout: TimeInterval = 10
@@ -34,11 +35,13 @@ public struct EngineConfig: Sendable, Equatable {
     public var maintenance = MaintenanceConfig()
     /// Space LFS fetches leave free on the home's filesystem (`[storage] disk_reserve`, `--disk-reserve`).
     public var diskReserve = DiskReserve.default
+    /// Seconds without a byte from an upstream before a git or LFS transfer is stalled (`stall_timeout`).
+    public var stallTimeout = GitTransferLimits.defaultStallTimeout
 
     public init() {}
 
     public static let knownKeys = ["max_syncs", "max_lfs", "max_verify", "verify_threads", "per_host_fetches", "lease_timeout",
-                                   "retry_base_seconds", "pause_after_failures"]
+                                   "retry_base_seconds", "pause_after_failures", "stall_timeout"]
 
     /// Reads `[engine]` from the home's config.toml; a missing file gives the defaults.
     public static func load(home: Home) throws -> EngineConfig {
@@ -58,7 +61,7 @@ public struct EngineConfig: Sendable, Equatable {
             guard knownKeys.contains(key) else {
                 throw ConfigError.mirrorList(file: path, reason: "unknown key '\(key)' in [engine] (known: \(knownKeys.joined(separator: ", ")))")
             }
-            let maximum = key == "retry_base_seconds" ? 86400 : 256
+            let maximum = key == "retry_base_seconds" ? 86400 : key == "stall_timeout" ? 3600 : 256
             guard let value = engine[key]?.int, value >= 1, value <= maximum else {
                 throw ConfigError.mirrorList(file: path, reason: "[engine] \(key) must be a whole number from 1 to \(maximum)")
             }
@@ -71,6 +74,7 @@ public struct EngineConfig: Sendable, Equatable {
             case "lease_timeout": config.leaseTimeout = TimeInterval(value)
             case "retry_base_seconds": config.policy.retryBaseSeconds = value
             case "pause_after_failures": config.policy.pauseAfterFailures = value
+            case "stall_timeout": config.stallTimeout = TimeInterval(value)
             default: break
             }
         }

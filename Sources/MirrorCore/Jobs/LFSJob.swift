@@ -16,6 +16,7 @@ public enum LFSJob {
         let options = {
             var o = LFSOptions()
             o.reserve = engine.config.diskReserve
+            o.stallTimeout = Int(engine.config.stallTimeout)
             return o
         }()
         engine.setLFSRunner { job, mirror, context in
