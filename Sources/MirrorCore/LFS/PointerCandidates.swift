@@ -69,7 +69,9 @@ private struct PackHeaders {
         var dataAt = [Int](repeating: 0, count: n)
         // Position of each delta's base in `starts`; -1 when the base is not in this pack.
         var bases = [Int32](repeating: -1, count: n)
+        var dropped = 0
         for p in 0..<n {
+            dropBehind(starts[p], &dropped)
             let end = p + 1 < n ? starts[p + 1] : pack.count - 20
             var at = starts[p]
             guard at < end else { return false }
@@ -120,7 +122,9 @@ private struct PackHeaders {
         var stream = z_stream()
         guard mirrordeck_inflate_init(&stream) == Z_OK else { return false }
         defer { inflateEnd(&stream) }
+        dropped = 0
         for p in 0..<n {
+            dropBehind(starts[p], &dropped)
             if types[p] == Self.commit { found.commits += 1 }
             guard types[p] == Self.blob || types[p] == 0 else { continue }
             if kinds[p] <= 4 {
@@ -131,6 +135,17 @@ private struct PackHeaders {
             found.ids.append(index.oids[order[p]])
         }
         return true
+    }
+
+    /// Both passes read the mapped pack front to back: the pages behind `offset` are let go every 8 MiB, so a
+    /// pass over a pack of large blobs does not leave hundreds of MiB of it resident in the process (each
+    /// header read faults in the pages around it). The page cache keeps them; nothing is read twice.
+    private func dropBehind(_ offset: Int, _ dropped: inout Int) {
+        let page = Int(getpagesize())
+        let upTo = offset / page * page
+        guard upTo - dropped >= 8 << 20, let base = pack.baseAddress else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base) + dropped, upTo - dropped, MADV_DONTNEED)
+        dropped = upTo
     }
 
     /// The size a delta produces: the second varint at the start of its inflated data; nil if unreadable.
