@@ -14,6 +14,8 @@ struct AddCommand: ParsableCommand {
     @Option(help: "Fetch Git LFS objects: auto, on or off.") var lfs: String = "auto"
     @Option(name: .customLong("lfs-url"), help: "LFS endpoint, when it is not the upstream's.") var lfsURL: String?
     @Flag(name: .customLong("no-prune"), help: "Keep refs that were deleted upstream.") var noPrune = false
+    @Option(help: "Which upstream refs to mirror: all, heads-tags (branches and tags, no refs/pull/*), or patterns like 'refs/heads/*,!refs/heads/tmp/*'.")
+    var refs: String = "all"
     @Flag(name: .customLong("insecure-tls"), help: "Do not verify the upstream's TLS certificate.") var insecureTLS = false
     @Flag(name: .customLong("private"), help: "Serve this mirror only to clients with a token (or over SSH); others are told it does not exist.")
     var isPrivate = false
@@ -26,6 +28,7 @@ struct AddCommand: ParsableCommand {
         mirror.lfs = try LFSMode.parse(lfs)
         mirror.lfsURL = lfsURL
         mirror.prune = !noPrune
+        mirror.refFilter = try RefFilter.parse(refs)
         mirror.insecureTLS = insecureTLS
         mirror.isPrivate = isPrivate
         _ = try mirror.validated()

@@ -14,6 +14,8 @@ struct EditCommand: ParsableCommand {
     @Option(help: "Fetch Git LFS objects: auto, on or off.") var lfs: String?
     @Option(name: .customLong("lfs-url"), help: "LFS endpoint, when it is not the upstream's ('default' to derive it from the upstream again).") var lfsURL: String?
     @Flag(inversion: .prefixedNo, help: "Delete refs that were deleted upstream.") var prune: Bool?
+    @Option(help: "Which upstream refs to mirror: all, heads-tags, or patterns (refs left out are deleted from the mirror on the next sync).")
+    var refs: String?
     @Flag(name: .customLong("insecure-tls"), inversion: .prefixedEnableDisable, help: "Do not verify the upstream's TLS certificate.") var insecureTLS: Bool?
     @Flag(name: .customLong("private"), help: "Serve it only to clients with a token (or over SSH).") var makePrivate = false
     @Flag(name: .customLong("public"), help: "Serve it to everyone the server lets in.") var makePublic = false
@@ -25,9 +27,10 @@ struct EditCommand: ParsableCommand {
         let seconds = try interval.map { try Interval.parse($0) }
         let mode = try lfs.map { try LFSMode.parse($0) }
         if let lfsURL, lfsURL != "default" { _ = try UpstreamURL(lfsURL) }
+        let filter = try refs.map { try RefFilter.parse($0) }
         guard !(makePrivate && makePublic) else { throw ValidationError("--private and --public contradict each other: give one") }
-        guard url != nil || seconds != nil || mode != nil || lfsURL != nil || prune != nil || insecureTLS != nil || makePrivate || makePublic else {
-            throw ValidationError("nothing to change: give --url, --interval, --lfs, --lfs-url, --prune/--no-prune, --private/--public or --enable-insecure-tls/--disable-insecure-tls")
+        guard url != nil || seconds != nil || mode != nil || lfsURL != nil || prune != nil || filter != nil || insecureTLS != nil || makePrivate || makePublic else {
+            throw ValidationError("nothing to change: give --url, --interval, --lfs, --lfs-url, --prune/--no-prune, --refs, --private/--public or --enable-insecure-tls/--disable-insecure-tls")
         }
         let (_, catalog) = try global.open()
         var mirror = try catalog.mirror(named: name)
@@ -36,6 +39,7 @@ struct EditCommand: ParsableCommand {
         if let mode { mirror.lfs = mode }
         if let lfsURL { mirror.lfsURL = lfsURL == "default" ? nil : lfsURL }
         if let prune { mirror.prune = prune }
+        if let filter { mirror.refFilter = filter }
         if let insecureTLS { mirror.insecureTLS = insecureTLS }
         if makePrivate || makePublic { mirror.isPrivate = makePrivate }
         if try catalog.updateMirror(mirror, actor: .acting) {

@@ -60,6 +60,7 @@ struct ShowCommand: ParsableCommand {
             ("lfs", "\(m.lfs.rawValue); \(s.lfsObjectsPresent)/\(s.lfsObjectsTotal) objects, \(ByteFormat.format(s.lfsBytesPresent))/\(ByteFormat.format(s.lfsBytesTotal))"),
             ("lfs on disk", "\(lfsDisk.objects) object(s): \(ByteFormat.format(lfsDisk.ownBytes)) its own, \(ByteFormat.format(lfsDisk.sharedBytes)) hard-linked with other mirrors (stored once)"),
             ("prune", m.prune ? "yes" : "no"),
+            ("ref filter", m.refFilter.description),
             ("last audit", s.lastAuditAt.map { "\(s.lastAuditResult ?? "?"), \(TimeFormat.lag(now.timeIntervalSince($0))) ago" } ?? "never"),
         ]
         if m.isPrivate { lines.append(("visibility", "private: served only with a token or over SSH")) }

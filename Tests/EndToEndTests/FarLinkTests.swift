@@ -60,3 +60,81 @@ struct FarLinkTests {
         #expect(r.status != 0 && r.stderr.contains("stall_timeout"), "\(r)")
     }
 }
+
+@Suite("ref filters: refs/pull/* left out of a mirror and what it serves")
+struct RefFilterMirrorTests {
+    @Test("with heads-tags no pull ref is fetched or served; all brings them; heads-tags again deletes them")
+    func headsTagsLeavesPullRefsOut() throws {
+        let env = try TestEnv("refs-filter")
+        let daemon = try GitDaemon.start(env: env, root: env.path("served"))
+        let upstream = try Upstream(env: env, servedRoot: daemon.root, name: "lib")
+        // Two pull requests whose commits no branch or tag reaches, as GitHub keeps them.
+        var pullCommits: [String] = []
+        for n in 1...2 {
+            try Shell.git(["checkout", "-q", "-b", "pr\(n)", "main"], cwd: upstream.work)
+            try upstream.commit("pr\(n).txt", "pull request \(n)\n")
+            pullCommits.append(try Shell.git(["rev-parse", "HEAD"], cwd: upstream.work))
+            try upstream.push(["pr\(n):refs/pull/\(n)/head"])
+            try Shell.git(["checkout", "-q", "main"], cwd: upstream.work)
+            try Shell.git(["branch", "-q", "-D", "pr\(n)"], cwd: upstream.work)
+        }
+        let mirror = env.mirrorPath("lib")
+        let upstreamRefs = try refList(upstream.bare)
+        let headsTags = upstreamRefs.filter { !$0.contains(" refs/pull/") }
+        #expect(headsTags.count < upstreamRefs.count)
+
+        try env.md("add", "lib", daemon.url("lib"), "--refs", "heads-tags")
+        let first = try env.md("sync", "lib")
+        #expect(first.status == 0, "\(first)")
+        #expect(try refList(mirror) == headsTags)
+        for commit in pullCommits {
+            #expect(try Shell.run("/usr/bin/git", ["--git-dir", mirror, "cat-file", "-e", commit]).status != 0,
+                    "\(commit), reachable only from a pull ref, was not fetched")
+        }
+        #expect((try env.json(env.md("show", "lib", "--json")) as! [String: Any])["ref_filter"] as? String == "heads-tags")
+        // Nothing changed upstream within the filter: up to date.
+        let again = try env.md("sync", "lib", "--json")
+        #expect((try env.json(again) as! [[String: Any]])[0]["result"] as? String == "up-to-date")
+
+        // What the mirror serves has no pull ref either.
+        let serve = try ServeProcess.start(env: env)
+        let client = try GitClient(env: env)
+        let advertised = try client.ok(["ls-remote", serve.url("lib")])
+        #expect(!advertised.contains("refs/pull/"), "\(advertised)")
+        try client.ok(["clone", "-q", "--mirror", serve.url("lib"), env.path("served-clone.git")])
+        #expect(try refList(env.path("served-clone.git")) == headsTags)
+
+        // Every ref again: the pull refs arrive, equal to git clone --mirror.
+        try env.md("edit", "lib", "--refs", "all")
+        #expect(try env.md("sync", "lib").status == 0)
+        #expect(try refList(mirror) == upstreamRefs)
+
+        // Back to heads-tags: the pull refs go from the mirror (and its advertisement).
+        let edit = try env.md("edit", "lib", "--refs", "heads-tags")
+        #expect(edit.status == 0, "\(edit)")
+        let events = try env.sql("SELECT message FROM event WHERE action = 'edit' ORDER BY id DESC LIMIT 1")
+        #expect(events.first?.first == "changed refs heads-tags")
+        let pruned = try env.md("sync", "lib", "--json")
+        #expect((try env.json(pruned) as! [[String: Any]])[0]["result"] as? String == "updated")
+        #expect(try refList(mirror) == headsTags)
+        #expect(!(try client.ok(["ls-remote", serve.url("lib")])).contains("refs/pull/"))
+
+        // Export and import keep the filter.
+        let exported = try env.md("export")
+        #expect(exported.stdout.contains("refs = \"heads-tags\""), "\(exported.stdout)")
+    }
+
+    @Test("a bad --refs is one line, exit 2, and adds or changes nothing", arguments: [
+        "refs/../x", "heads", "refs/heads/[ab]", "", "refs/heads/*,",
+    ])
+    func badFilters(filter: String) throws {
+        let env = try TestEnv("refs-bad")
+        try env.md("add", "lib", "git://127.0.0.1:9/lib.git")
+        let add = try env.md("add", "other", "git://127.0.0.1:9/other.git", "--refs", filter)
+        #expect(add.status == 2 && add.stderr.split(separator: "\n").count == 1 && add.stderr.contains("invalid ref filter"), "\(add)")
+        #expect(try env.sql("SELECT count(*) FROM mirror")[0][0] == "1")
+        let edit = try env.md("edit", "lib", "--refs", filter)
+        #expect(edit.status == 2, "\(edit)")
+        #expect(try env.sql("SELECT refs IS NULL FROM mirror")[0][0] == "1")
+    }
+}

@@ -39,8 +39,8 @@ public struct SSHCommand: Sendable, Equatable {
         "pause": Spec(permission: .pause, valueFlags: ["--reason"], minArgs: 1, maxArgs: 1, cli: "pause"),
         "resume": Spec(permission: .resume, minArgs: 1, maxArgs: 1, cli: "resume"),
         "cancel": Spec(permission: .cancel, minArgs: 1, maxArgs: 1, cli: "cancel"),
-        "add": Spec(permission: .add, flags: ["--no-prune", "--private"], valueFlags: ["--interval", "--lfs", "--lfs-url"], minArgs: 2, maxArgs: 2, cli: "add"),
-        "edit": Spec(permission: .edit, flags: ["--prune", "--no-prune", "--private", "--public"], valueFlags: ["--url", "--interval", "--lfs", "--lfs-url"],
+        "add": Spec(permission: .add, flags: ["--no-prune", "--private"], valueFlags: ["--interval", "--lfs", "--lfs-url", "--refs"], minArgs: 2, maxArgs: 2, cli: "add"),
+        "edit": Spec(permission: .edit, flags: ["--prune", "--no-prune", "--private", "--public"], valueFlags: ["--url", "--interval", "--lfs", "--lfs-url", "--refs"],
                      minArgs: 1, maxArgs: 1, cli: "edit"),
         "remove": Spec(permission: .remove, flags: ["--yes", "--keep-data"], minArgs: 1, maxArgs: 1, cli: "remove"),
         "access": Spec(permission: .access, flags: ["--json"], minArgs: 1, maxArgs: 1, cli: "access"),
@@ -116,8 +116,8 @@ public struct SSHCommand: Sendable, Equatable {
       pause NAME [--reason WORD]               operator
       resume NAME                              operator
       cancel JOB|NAME                          operator
-      add NAME URL [--interval 2h] [--lfs auto|on|off] [--lfs-url URL] [--no-prune] [--private]   admin
-      edit NAME [--url URL] [--interval 2h] [--lfs MODE] [--lfs-url URL|default] [--prune|--no-prune] [--private|--public]   admin
+      add NAME URL [--interval 2h] [--lfs auto|on|off] [--lfs-url URL] [--no-prune] [--refs FILTER] [--private]   admin
+      edit NAME [--url URL] [--interval 2h] [--lfs MODE] [--lfs-url URL|default] [--prune|--no-prune] [--refs FILTER] [--private|--public]   admin
       remove NAME --yes [--keep-data]          admin
       access list [--json]                     admin
 

@@ -71,6 +71,7 @@ extension Catalog {
         if existing.prune != mirror.prune { changes.append("prune \(mirror.prune)") }
         if existing.insecureTLS != mirror.insecureTLS { changes.append("insecure-tls \(mirror.insecureTLS)") }
         if existing.isPrivate != mirror.isPrivate { changes.append(mirror.isPrivate ? "private" : "public") }
+        if existing.refFilter != mirror.refFilter { changes.append("refs \(mirror.refFilter)") }
         guard !changes.isEmpty else { return false }
         let shorter = mirror.intervalSeconds < existing.intervalSeconds
         existing.upstream = mirror.upstream
@@ -80,6 +81,7 @@ extension Catalog {
         existing.prune = mirror.prune
         existing.insecureTLS = mirror.insecureTLS
         existing.isPrivate = mirror.isPrivate
+        existing.refFilter = mirror.refFilter
         try existing.update(db)
         // A shorter interval takes effect now, not after the run the old one scheduled (backoff aside:
         // a failing mirror keeps its retry time).

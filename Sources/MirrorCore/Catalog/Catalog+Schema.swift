@@ -12,6 +12,7 @@ extension Catalog {
         registerAuditMigrations(&migrator)
         registerServeMigrations(&migrator)
         registerStorageMigrations(&migrator)
+        registerFarLinkMigrations(&migrator)
         return migrator
     }
 

@@ -13,6 +13,7 @@ public enum JSONShapes {
             "lfs": m.lfs.rawValue,
             "lfs_url": m.lfsURL.map(UpstreamURL.display) as Any,
             "prune": m.prune,
+            "ref_filter": m.refFilter.description,
             "insecure_tls": m.insecureTLS,
             "private": m.isPrivate,
             "status": st.status.rawValue,

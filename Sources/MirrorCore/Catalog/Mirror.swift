@@ -13,11 +13,13 @@ public struct Mirror: Sendable, Equatable, Identifiable {
     public var insecureTLS: Bool
     /// Served only to authenticated clients (`serve --auth tokens` or SSH), and never named to others.
     public var isPrivate: Bool
+    /// Which upstream refs the mirror keeps (`--refs`; everything by default).
+    public var refFilter: RefFilter
     public var createdAt: Date
 
     public init(name: String, upstream: String, intervalSeconds: Int = Interval.defaultSeconds,
                 lfs: LFSMode = .auto, lfsURL: String? = nil, prune: Bool = true,
-                insecureTLS: Bool = false, isPrivate: Bool = false, createdAt: Date = Date()) {
+                insecureTLS: Bool = false, isPrivate: Bool = false, refFilter: RefFilter = .all, createdAt: Date = Date()) {
         self.name = name
         self.upstream = upstream
         self.intervalSeconds = intervalSeconds
@@ -26,6 +28,7 @@ public struct Mirror: Sendable, Equatable, Identifiable {
         self.prune = prune
         self.insecureTLS = insecureTLS
         self.isPrivate = isPrivate
+        self.refFilter = refFilter
         self.createdAt = createdAt
     }
 
@@ -48,6 +51,7 @@ extension Mirror: CatalogRecord {
         case lfsURL = "lfsUrl"
         case insecureTLS = "insecureTls"
         case isPrivate = "private"
+        case refFilter = "refs"
     }
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -57,6 +61,7 @@ extension Mirror: CatalogRecord {
         self.init(name: row["name"], upstream: row["upstream"], intervalSeconds: row["interval_seconds"],
                   lfs: LFSMode(rawValue: row["lfs"] ?? "auto") ?? .auto, lfsURL: row["lfs_url"],
                   prune: row["prune"] ?? true, insecureTLS: row["insecure_tls"] ?? false, isPrivate: row["private"] ?? false,
+                  refFilter: (row["refs"] as String?).flatMap { try? RefFilter.parse($0) } ?? .all,
                   createdAt: Catalog.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0))
         id = row["id"]
     }

@@ -7,6 +7,7 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidLFSMode(String)
     case homeUnusable(String, reason: String)
     case mirrorList(file: String, reason: String)
+    case invalidRefFilter(String, reason: String)
 
     public var description: String {
         switch self {
@@ -24,6 +25,8 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
             return "cannot use home \(path): \(reason); pass --home DIR or set MIRRORDECK_HOME to a writable directory"
         case let .mirrorList(file, reason):
             return "\(file): \(reason)"
+        case let .invalidRefFilter(text, reason):
+            return "invalid ref filter \(Redactor.quote(text)): \(reason); use all, heads-tags, or comma-separated refs/... patterns with * and a leading ! to exclude"
         }
     }
 }

@@ -11,7 +11,7 @@ import TOMLKit
 /// lfs = "auto"
 /// ```
 public enum MirrorList {
-    public static let knownKeys = ["name", "upstream", "interval", "lfs", "lfs_url", "prune", "insecure_tls", "private"]
+    public static let knownKeys = ["name", "upstream", "interval", "lfs", "lfs_url", "prune", "insecure_tls", "private", "refs"]
 
     /// Parses and validates a whole file; any error names the entry and key, and nothing is applied.
     public static func parse(_ text: String, file: String) throws -> [Mirror] {
@@ -67,6 +67,7 @@ public enum MirrorList {
                 mirror.prune = try bool("prune", default: true)
                 mirror.insecureTLS = try bool("insecure_tls", default: false)
                 mirror.isPrivate = try bool("private", default: false)
+                if let refs = try string("refs", required: false) { mirror.refFilter = try RefFilter.parse(refs) }
                 mirrors.append(try mirror.validated())
             } catch let error as ConfigError {
                 if case .mirrorList = error { throw error }
@@ -89,6 +90,7 @@ public enum MirrorList {
             if !m.prune { out += "prune = false\n" }
             if m.insecureTLS { out += "insecure_tls = true\n" }
             if m.isPrivate { out += "private = true\n" }
+            if !m.refFilter.isAll { out += "refs = \(tomlString(m.refFilter.description))\n" }
         }
         return out
     }

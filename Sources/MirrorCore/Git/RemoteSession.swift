@@ -138,7 +138,8 @@ final class RemoteSession {
     /// ref: the caller writes the new refs in one piece (`GitRepository.replaceRefs`), where libgit2's
     /// `update_tips` would write each as a loose file and look the ref store up again for every one.
     /// The pack goes to git's `index-pack` (`IndexPackReceiver`). Returns the counts of what was received.
-    func download() throws -> TransferProgress {
+    /// `refs` names the refs to fetch (a filtered mirror's); nil fetches by the mirror refspec.
+    func download(refs: [String]? = nil) throws -> TransferProgress {
         var opts = git_fetch_options()
         git_fetch_options_init(&opts, UInt32(GIT_FETCH_OPTIONS_VERSION))
         opts.callbacks = callbacks()
@@ -148,7 +149,18 @@ final class RemoteSession {
         opts.proxy_opts.type = GIT_PROXY_AUTO
         opts.follow_redirects = GIT_REMOTE_REDIRECT_INITIAL
         try IndexPackReceiver.install(on: repo.handle, path: repo.path)
-        let rc = git_remote_download(remote, nil, &opts)
+        let rc: Int32
+        if let refs {
+            let specs = refs.map { strdup("+" + $0 + ":" + $0) }
+            defer { specs.forEach { free($0) } }
+            var pointers: [UnsafeMutablePointer<CChar>?] = specs
+            rc = pointers.withUnsafeMutableBufferPointer { buffer in
+                var array = git_strarray(strings: buffer.baseAddress, count: buffer.count)
+                return git_remote_download(remote, &array, &opts)
+            }
+        } else {
+            rc = git_remote_download(remote, nil, &opts)
+        }
         guard rc == 0 else { throw GitError.upstream(url: url, code: rc) }
         let s = git_remote_stats(remote).pointee
         return TransferProgress(

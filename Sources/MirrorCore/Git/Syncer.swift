@@ -114,7 +114,10 @@ public struct Syncer: Sendable {
         let listed = Result { try transferLimits.apply(isCancelled: isCancelled) { try session.list() } }
         hostGate?.leaveListing(host)
         let listing = try listed.get()
-        let behind = Self.differences(local: before, remote: listing.refs, prune: mirror.prune)
+        // The refs this mirror keeps: upstream's inside the mirror's ref filter (refs outside it that an
+        // earlier filter let in go, as refs deleted upstream do).
+        let target = Self.target(local: before, remote: listing.refs, prune: mirror.prune, filter: mirror.refFilter)
+        let behind = Self.differences(local: before, target: target)
         let headMatches = listing.defaultBranch == nil || listing.defaultBranch == headBefore
 
         if behind == 0 && headMatches {
@@ -130,9 +133,12 @@ public struct Syncer: Sendable {
                 guard gate.enter(host, cancelled: isCancelled) else { throw GitError.cancelled }
             }
             defer { hostGate?.leave(host) }
+            // A filtered mirror asks for exactly the refs it keeps that changed; otherwise the mirror refspec.
+            let wanted = mirror.refFilter.isAll ? nil : target.filter { before[$0.key] != $0.value }.keys.sorted()
             let stats: TransferProgress
             do {
-                stats = try transferLimits.apply(isCancelled: isCancelled) { try session.download() }
+                stats = wanted?.isEmpty == true ? TransferProgress()
+                    : try transferLimits.apply(isCancelled: isCancelled) { try session.download(refs: wanted) }
             } catch {
                 // A cancel seen while waiting on the socket ends the read as an error of its own.
                 if isCancelled() { throw GitError.cancelled }
@@ -140,7 +146,7 @@ public struct Syncer: Sendable {
             }
             outcome.bytesReceived = stats.receivedBytes
             outcome.objectsReceived = stats.receivedObjects
-            after = Self.target(local: before, remote: listing.refs, prune: mirror.prune)
+            after = target
             let changed = after.filter { before[$0.key] != $0.value }
             let missing = try repo.missingObjects(Set(changed.values))
             guard missing.isEmpty else {
@@ -161,16 +167,16 @@ public struct Syncer: Sendable {
         return outcome
     }
 
-    /// The mirror's refs after a sync: upstream's, plus (when not pruning) the mirror's refs gone upstream.
-    static func target(local: [String: String], remote: [String: String], prune: Bool) -> [String: String] {
-        guard !prune else { return remote }
-        return local.merging(remote) { _, new in new }
+    /// The mirror's refs after a sync: upstream's inside `filter`, plus (when not pruning) the mirror's refs
+    /// inside it that are gone upstream.
+    static func target(local: [String: String], remote: [String: String], prune: Bool, filter: RefFilter = .all) -> [String: String] {
+        let kept = filter.apply(remote)
+        guard !prune else { return kept }
+        return filter.apply(local).merging(kept) { _, new in new }
     }
 
-    /// Refs that differ between the mirror and upstream: new, moved, and (when pruning) gone upstream.
-    static func differences(local: [String: String], remote: [String: String], prune: Bool) -> Int {
-        var count = remote.filter { local[$0.key] != $0.value }.count
-        if prune { count += local.keys.filter { remote[$0] == nil }.count }
-        return count
+    /// Refs that differ between the mirror and its target: new, moved, and gone.
+    static func differences(local: [String: String], target: [String: String]) -> Int {
+        target.filter { local[$0.key] != $0.value }.count + local.keys.filter { target[$0] == nil }.count
     }
 }
