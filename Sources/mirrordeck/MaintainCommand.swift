@@ -126,13 +126,15 @@ struct MaintainCommand: ParsableCommand {
             if json {
                 out.append(["name": m.name, "packs": stats.packs, "cruft_packs": stats.cruftPacks, "loose_objects": stats.looseObjects,
                             "object_bytes": stats.objectBytes, "bitmap": stats.hasBitmap, "commit_graph": stats.hasCommitGraph,
-                            "grace_seconds": grace, "commands": commands, "lfs_retention": retention.map(LFSPruneCommand.json) as Any])
+                            "grace_seconds": grace, "commands": commands, "recompute_deltas": stats.recomputeDeltasReason as Any,
+                            "lfs_retention": retention.map(LFSPruneCommand.json) as Any])
                 continue
             }
             print("would maintain \(m.name): \(stats.packs) pack(s)\(stats.cruftPacks > 0 ? " + \(stats.cruftPacks) cruft" : ""), "
                   + "\(stats.looseObjects) loose object(s), \(ByteFormat.format(stats.objectBytes)), bitmap \(stats.hasBitmap ? "yes" : "no"), "
                   + "commit-graph \(stats.hasCommitGraph ? "yes" : "no") → 1 pack with a bitmap and a commit-graph; "
                   + "unreachable objects older than \(Interval.format(grace)) would go, younger ones stay in a cruft pack")
+            print("  deltas: " + (stats.recomputeDeltasReason ?? "reused from the existing packs (most objects sit in the largest pack)"))
             for c in commands { print("  \(c)") }
             if let retention { LFSPruneCommand.printReport(retention) }
         }
