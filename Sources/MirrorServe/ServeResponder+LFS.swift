@@ -90,6 +90,11 @@ extension ServeResponder {
         if let found = SafeObjectFile.size(path), found == row.size {
             return .ready(path: path, size: row.size)
         }
+        // Out of the retention policy and moved to the mirror's archive: still served, from there.
+        if row.state == .archived, let archived = server.home.lfsObjectLocation(mirror: mirror.name, oid: oid.hex, archive: mirror.lfsArchive),
+           SafeObjectFile.size(archived) == row.size {
+            return .ready(path: archived, size: row.size)
+        }
         if row.state == .unavailable {
             return .missing(code: 404, message: "unavailable upstream: \(row.error ?? "the upstream LFS server does not have it")")
         }

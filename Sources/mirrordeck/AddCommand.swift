@@ -19,6 +19,10 @@ struct AddCommand: ParsableCommand {
     @Flag(name: .customLong("insecure-tls"), help: "Do not verify the upstream's TLS certificate.") var insecureTLS = false
     @Flag(name: .customLong("private"), help: "Serve this mirror only to clients with a token (or over SSH); others are told it does not exist.")
     var isPrivate = false
+    @Option(name: .customLong("lfs-keep"), help: "LFS objects to keep: all (default), refs, tags:N (newest N tags and every branch), or ref patterns such as refs/heads/*,!refs/pull/*.")
+    var lfsKeep: String?
+    @Option(name: .customLong("lfs-archive"), help: "Directory (outside the home) where objects out of --lfs-keep go instead of the trash; they stay servable there.")
+    var lfsArchive: String?
 
     func run() throws {
         var mirror = Mirror(name: name, upstream: url)
@@ -31,9 +35,12 @@ struct AddCommand: ParsableCommand {
         mirror.refFilter = try RefFilter.parse(refs)
         mirror.insecureTLS = insecureTLS
         mirror.isPrivate = isPrivate
+        if let lfsKeep { mirror.lfsKeep = try LFSKeepPolicy.parse(lfsKeep) }
+        mirror.lfsArchive = lfsArchive
         _ = try mirror.validated()
         let (home, catalog) = try global.open()
+        if let lfsArchive { try home.validateArchive(lfsArchive) }
         let added = try catalog.addMirror(mirror, actor: .acting)
-        print("added \(added.name) ← \(UpstreamURL.display(added.upstream)) (every \(Interval.format(added.intervalSeconds)), lfs \(added.lfs.rawValue)); repository: \(home.mirrorPath(added.name))")
+        print("added \(added.name) ← \(UpstreamURL.display(added.upstream)) (every \(Interval.format(added.intervalSeconds)), lfs \(added.lfs.rawValue)\(added.lfsKeep == .all ? "" : ", lfs-keep \(added.lfsKeep)")); repository: \(home.mirrorPath(added.name))")
     }
 }

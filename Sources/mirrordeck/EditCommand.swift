@@ -19,6 +19,10 @@ struct EditCommand: ParsableCommand {
     @Flag(name: .customLong("insecure-tls"), inversion: .prefixedEnableDisable, help: "Do not verify the upstream's TLS certificate.") var insecureTLS: Bool?
     @Flag(name: .customLong("private"), help: "Serve it only to clients with a token (or over SSH).") var makePrivate = false
     @Flag(name: .customLong("public"), help: "Serve it to everyone the server lets in.") var makePublic = false
+    @Option(name: .customLong("lfs-keep"), help: "LFS objects to keep: all, refs, tags:N, or ref patterns such as refs/heads/*,!refs/pull/* (applied by 'lfs prune' and 'maintain').")
+    var lfsKeep: String?
+    @Option(name: .customLong("lfs-archive"), help: "Directory (outside the home) for objects out of --lfs-keep instead of the trash ('none' for the trash).")
+    var lfsArchive: String?
 
     func run() throws {
         try MirrorName.validate(name)
@@ -28,11 +32,15 @@ struct EditCommand: ParsableCommand {
         let mode = try lfs.map { try LFSMode.parse($0) }
         if let lfsURL, lfsURL != "default" { _ = try UpstreamURL(lfsURL) }
         let filter = try refs.map { try RefFilter.parse($0) }
+        let keep = try lfsKeep.map { try LFSKeepPolicy.parse($0) }
+        if let lfsArchive, lfsArchive != "none" { try Mirror.validateArchive(lfsArchive) }
         guard !(makePrivate && makePublic) else { throw ValidationError("--private and --public contradict each other: give one") }
-        guard url != nil || seconds != nil || mode != nil || lfsURL != nil || prune != nil || filter != nil || insecureTLS != nil || makePrivate || makePublic else {
-            throw ValidationError("nothing to change: give --url, --interval, --lfs, --lfs-url, --prune/--no-prune, --refs, --private/--public or --enable-insecure-tls/--disable-insecure-tls")
+        guard url != nil || seconds != nil || mode != nil || lfsURL != nil || prune != nil || filter != nil || insecureTLS != nil || makePrivate || makePublic
+                || keep != nil || lfsArchive != nil else {
+            throw ValidationError("nothing to change: give --url, --interval, --lfs, --lfs-url, --lfs-keep, --lfs-archive, --prune/--no-prune, --refs, --private/--public or --enable-insecure-tls/--disable-insecure-tls")
         }
-        let (_, catalog) = try global.open()
+        let (home, catalog) = try global.open()
+        if let lfsArchive, lfsArchive != "none" { try home.validateArchive(lfsArchive) }
         var mirror = try catalog.mirror(named: name)
         if let url { mirror.upstream = url }
         if let seconds { mirror.intervalSeconds = seconds }
@@ -42,8 +50,11 @@ struct EditCommand: ParsableCommand {
         if let filter { mirror.refFilter = filter }
         if let insecureTLS { mirror.insecureTLS = insecureTLS }
         if makePrivate || makePublic { mirror.isPrivate = makePrivate }
+        if let keep { mirror.lfsKeep = keep }
+        if let lfsArchive { mirror.lfsArchive = lfsArchive == "none" ? nil : lfsArchive }
         if try catalog.updateMirror(mirror, actor: .acting) {
-            print("changed \(name): upstream \(UpstreamURL.display(mirror.upstream)), every \(Interval.format(mirror.intervalSeconds)), lfs \(mirror.lfs.rawValue)\(mirror.prune ? "" : ", no prune")")
+            print("changed \(name): upstream \(UpstreamURL.display(mirror.upstream)), every \(Interval.format(mirror.intervalSeconds)), lfs \(mirror.lfs.rawValue)\(mirror.prune ? "" : ", no prune")"
+                  + (mirror.lfsKeep == .all ? "" : ", lfs-keep \(mirror.lfsKeep)") + (mirror.lfsArchive.map { ", lfs-archive \($0)" } ?? ""))
         } else {
             print("\(name) unchanged: it already has these settings")
         }

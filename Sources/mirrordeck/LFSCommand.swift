@@ -6,7 +6,7 @@ struct LFSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lfs",
         abstract: "Fetch and inspect Git LFS objects of mirrors (see docs/lfs.md).",
-        subcommands: [LFSFetchCommand.self, LFSStatusCommand.self]
+        subcommands: [LFSFetchCommand.self, LFSStatusCommand.self, LFSPruneCommand.self, LFSRestoreCommand.self]
     )
 }
 
@@ -107,6 +107,10 @@ struct LFSStatusCommand: ParsableCommand {
                 "objects_present": counts.objectsPresent,
                 "bytes_total": counts.bytesTotal,
                 "bytes_present": counts.bytesPresent,
+                "lfs_keep": mirror.lfsKeep.description,
+                "lfs_archive": mirror.lfsArchive as Any,
+                "objects_retired": counts.objectsRetired,
+                "bytes_retired": counts.bytesRetired,
                 "objects_by_state": byState,
                 "bytes_by_state": bytesByState,
                 "scanned_at": TimeFormat.iso(scan?.scannedAt) as Any,
@@ -121,7 +125,7 @@ struct LFSStatusCommand: ParsableCommand {
             print(JSONShapes.encode(object))
             return
         }
-        let states = LFSObjectState.allCases.filter { (counts.objects[$0] ?? 0) > 0 && $0 != .present }
+        let states = LFSObjectState.wanted.filter { (counts.objects[$0] ?? 0) > 0 && $0 != .present }
             .map { "\(counts.objects[$0]!) \($0.rawValue)" }
         var lines: [(String, String)] = [
             ("name", mirror.name),
@@ -129,6 +133,8 @@ struct LFSStatusCommand: ParsableCommand {
             ("endpoint", endpoint.map { "\($0) (from \(endpointSource ?? "?"))" } ?? endpointError ?? "—"),
             ("objects", "\(counts.objectsPresent)/\(counts.objectsTotal) present, \(ByteFormat.format(counts.bytesPresent))/\(ByteFormat.format(counts.bytesTotal))"
                 + (states.isEmpty ? "" : "; " + states.joined(separator: ", "))),
+            ("retention", "lfs-keep \(mirror.lfsKeep)" + (mirror.lfsArchive.map { ", archive \($0)" } ?? "")
+                + (counts.objectsRetired > 0 ? "; \(counts.objectsRetired) objects (\(ByteFormat.format(counts.bytesRetired))) out of the policy" : "")),
             ("last scan", scan?.scannedAt.map { "\(TimeFormat.iso($0)!) (\(scan!.commitsScanned) commits scanned in all)" } ?? "never"),
             ("last fetch", scan?.fetchedAt.map { "\(TimeFormat.iso($0)!): \(scan?.fetchResult ?? "?")" } ?? "never"),
         ]
@@ -188,6 +194,7 @@ final class LFSProgressLine: @unchecked Sendable {
             if r.linked > 0 { parts.append("\(r.linked) linked") }
             if r.copied > 0 { parts.append("\(r.copied) copied") }
             if r.found > 0 { parts.append("\(r.found) found on disk") }
+            if r.restored > 0 { parts.append("\(r.restored) restored from the trash or archive") }
             let what = parts.isEmpty ? "nothing to fetch" : parts.joined(separator: ", ")
             return "ok      \(r.mirror): \(r.objectsPresent)/\(r.objectsTotal) LFS objects (\(ByteFormat.format(r.bytesPresent))); \(what)\(took)"
         }

@@ -54,7 +54,7 @@ struct MaintainCommand: ParsableCommand {
             mirrors = try names.map { try catalog.mirror(named: $0) }
             for m in mirrors where !synced(m) { throw CLIError(description: MaintenanceError.notSynced(name: m.name).description) }
         }
-        if dryRun { return printPlan(mirrors, home: home, grace: grace) }
+        if dryRun { return printPlan(mirrors, home: home, catalog: catalog, grace: grace) }
 
         let client = JobClient(home: home, catalog: catalog, config: config)
         EngineSetup.configure(client)
@@ -115,23 +115,28 @@ struct MaintainCommand: ParsableCommand {
         ]
     }
 
-    func printPlan(_ mirrors: [Mirror], home: Home, grace: Int) {
+    func printPlan(_ mirrors: [Mirror], home: Home, catalog: Catalog, grace: Int) {
         var out: [[String: Any]] = []
         for m in mirrors {
             let path = home.mirrorPath(m.name)
             let stats = GitStorageStats.read(path: path)
             let commands = GitMaintenance(path: path, graceSeconds: grace).commands().map { "git -C \(path) " + $0.joined(separator: " ") }
+            let retention = m.lfsKeep != .all && m.lfs != .off
+                ? LFSRetention(home: home, catalog: catalog).prune(mirror: m, dryRun: true, graceSeconds: grace, actor: .acting) : nil
             if json {
                 out.append(["name": m.name, "packs": stats.packs, "cruft_packs": stats.cruftPacks, "loose_objects": stats.looseObjects,
                             "object_bytes": stats.objectBytes, "bitmap": stats.hasBitmap, "commit_graph": stats.hasCommitGraph,
-                            "grace_seconds": grace, "commands": commands])
+                            "grace_seconds": grace, "commands": commands, "recompute_deltas": stats.recomputeDeltasReason as Any,
+                            "lfs_retention": retention.map(LFSPruneCommand.json) as Any])
                 continue
             }
             print("would maintain \(m.name): \(stats.packs) pack(s)\(stats.cruftPacks > 0 ? " + \(stats.cruftPacks) cruft" : ""), "
                   + "\(stats.looseObjects) loose object(s), \(ByteFormat.format(stats.objectBytes)), bitmap \(stats.hasBitmap ? "yes" : "no"), "
                   + "commit-graph \(stats.hasCommitGraph ? "yes" : "no") → 1 pack with a bitmap and a commit-graph; "
                   + "unreachable objects older than \(Interval.format(grace)) would go, younger ones stay in a cruft pack")
+            print("  deltas: " + (stats.recomputeDeltasReason ?? "reused from the existing packs (most objects sit in the largest pack)"))
             for c in commands { print("  \(c)") }
+            if let retention { LFSPruneCommand.printReport(retention) }
         }
         if json { print(JSONShapes.encode(out)) }
     }

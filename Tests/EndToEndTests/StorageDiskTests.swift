@@ -68,3 +68,68 @@ struct StorageDiskTests {
         #expect(try env.sql("SELECT state, COUNT(*) FROM lfs_object GROUP BY state") == [["present", "3"]])
     }
 }
+
+@Suite("storage over time: a disk that fills up mid-transfer")
+struct StorageDiskFullTests {
+    @Test("a tmpfs home that fills during an LFS download: 'no space left', the .part is kept, the catalog is sound, and the next fetch resumes from the .part")
+    func fillDuringTransfer() throws {
+        guard getuid() == 0 else {
+            Issue.record("this test mounts a tmpfs and needs root")
+            return
+        }
+        let env = try TestEnv("diskfull")
+        let server = try LFSServer.start(env: env, limitRate: "6m") // 24 MiB take ~4 s
+        let up = try LFSUpstream(env: env, servedRoot: server.gitRoot, name: "big", lfsURL: server.endpoint("big"))
+        let size = 24 << 20
+        let oid = try up.add("model.bin", LFSUpstream.random(size))
+        try up.commit("a large model")
+        try up.push(["--all"])
+        try FileManager.default.createDirectory(atPath: env.home, withIntermediateDirectories: true)
+        let mount = try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=40m", "tmpfs", env.home])
+        try #require(mount.status == 0, "\(mount)")
+        let home = env.home
+        env.atExit { _ = try? Shell.run("/bin/umount", ["-l", home]) }
+        try up.git(["clone", "-q", "--mirror", server.url("big"), env.mirrorPath("big")])
+        try env.md("add", "big", server.url("big"))
+
+        let part = env.home + "/lfs-incomplete/\(oid).part"
+        let filler = env.home + "/filler"
+        let first = try env.lfsStart("fetch", ["big", "--disk-reserve", "0%", "--retries", "0"])
+        try eventually(timeout: 30, "4 MiB in the .part") { (LFSStore_size(part) ?? 0) > 4 << 20 || !first.isRunning }
+        // Fill the filesystem to the last 64 KiB while the download runs.
+        var st = statvfs()
+        try #require(statvfs(env.home, &st) == 0)
+        let free = Int64(st.f_bavail) * Int64(st.f_frsize)
+        let fill = try Shell.run("/usr/bin/fallocate", ["-l", String(free - (64 << 10)), filler])
+        try #require(fill.status == 0, "\(fill)")
+        let failed = first.wait()
+        #expect(failed.status == 1, "\(failed)")
+        let output = failed.stdout + failed.stderr
+        #expect(output.contains("no space left"), "\(output)")
+        #expect(output.split(separator: "\n").filter { $0.contains("FAILED") }.count == 1, "one line says why: \(output)")
+        let kept = try #require(LFSStore_size(part), "the partial download is kept")
+        #expect(kept > 4 << 20 && kept < Int64(size))
+        #expect(!FileManager.default.fileExists(atPath: env.mirrorPath("big") + "/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)"))
+
+        // Space comes back: the catalog is sound, the failure is on record, and the next fetch resumes.
+        try FileManager.default.removeItem(atPath: filler)
+        #expect(try env.sql("PRAGMA integrity_check") == [["ok"]])
+        let state = try env.sql("SELECT status, last_error FROM mirror_state")
+        #expect(state.first?.first == "failed" && state.first?.last?.contains("no space left") == true, "\(state)")
+        let second = try env.lfs("fetch", "big", "--json")
+        #expect(second.status == 0, "\(second)")
+        let report = try #require((try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [[String: Any]])?.first)
+        #expect(report["bytes_resumed"] as? Int == Int(kept), "\(report)")
+        #expect(report["bytes_transferred"] as? Int == size - Int(kept), "only the rest crosses the network")
+        #expect(try LFSUpstream.sha256(file: env.mirrorPath("big") + "/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)") == oid)
+        #expect(try env.sql("PRAGMA integrity_check") == [["ok"]])
+        #expect(try env.sql("SELECT status FROM mirror_state") == [["ok"]] || env.sql("SELECT status FROM mirror_state") == [["idle"]])
+    }
+}
+
+/// The size of a regular file, or nil.
+private func LFSStore_size(_ path: String) -> Int64? {
+    var st = stat()
+    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    return Int64(st.st_size)
+}

@@ -65,3 +65,46 @@ struct MaintenanceConfigTests {
         #expect(stats.dueReason(config: config) == "6701 loose objects (more than 6700)")
     }
 }
+
+@Suite("when a repack recomputes deltas")
+struct RepackDeltaRuleTests {
+    /// Imports `commits` commits on main (each a new file) into the bare repo at `path` in one
+    /// `git fast-import` run: one new pack.
+    static func importCommits(_ path: String, from start: Int, count: Int) throws {
+        var text = ""
+        for i in start..<(start + count) {
+            let message = "commit \(i)"
+            let content = (0..<40).map { "line \($0) of file \(i)" }.joined(separator: "\n") + "\n"
+            text += "commit refs/heads/main\ncommitter T <t@example.org> \(1_700_000_000 + i) +0000\ndata \(message.utf8.count)\n\(message)\n"
+            if i > 0 && i == start { text += "from refs/heads/main^0\n" }
+            text += "M 100644 inline f\(i).txt\ndata \(content.utf8.count)\n\(content)\n"
+        }
+        let file = NSTemporaryDirectory() + "/fi-\(UUID().uuidString)"
+        try text.write(toFile: file, atomically: false, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try FastImport().git(["-C", path, "-c", "fastimport.unpackLimit=0", "fast-import", "--quiet"], stdin: file)
+    }
+
+    @Test("most objects in small incremental packs: -f; one large pack and a few incremental ones: deltas reused")
+    func rule() throws {
+        let dir = NSTemporaryDirectory() + "md-repack-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let big = dir + "/big.git", small = dir + "/small.git"
+        try FastImport().git(["init", "-q", "--bare", big])
+        try FastImport().git(["init", "-q", "--bare", small])
+        try Self.importCommits(big, from: 0, count: 100)
+        for i in 100..<103 { try Self.importCommits(big, from: i, count: 1) }
+        for i in 0..<12 { try Self.importCommits(small, from: i, count: 1) }
+
+        let bigStats = GitStorageStats.read(path: big, bytes: false)
+        #expect(bigStats.packs == 4 && bigStats.largestPackObjects == 300 && bigStats.packedObjects == 309, "\(bigStats)")
+        #expect(bigStats.recomputeDeltasReason == nil)
+        #expect(!GitMaintenance(path: big, graceSeconds: 0).commands()[2].contains("-f"))
+
+        let smallStats = GitStorageStats.read(path: small, bytes: false)
+        #expect(smallStats.packs == 12 && smallStats.packedObjects == 36 && smallStats.largestPackObjects == 3, "\(smallStats)")
+        #expect(smallStats.recomputeDeltasReason?.hasPrefix("91 % of the packed objects sit outside the largest pack, in 11 smaller pack(s)") == true)
+        #expect(GitMaintenance(path: small, graceSeconds: 0).commands()[2].contains("-f"))
+        #expect(GitStorageStats().recomputeDeltasReason == nil, "no packs, nothing to decide")
+    }
+}

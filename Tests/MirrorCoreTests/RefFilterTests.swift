@@ -43,7 +43,7 @@ struct RefFilterTests {
     }
 
     @Test("bad filters are refused with the reason", arguments: [
-        "", "heads", "refs/heads/*,", "refs/../x", "refs/heads/[ab]", "refs/heads/ x", "!", "refs/heads/", "refs/a:b", "refs/\u{7}",
+        "", "heads", "refs/heads/*,", "refs/../x", "refs/heads/[ab]", "refs/heads/ x", "!", "refs/", "refs/heads/!x", "refs/a:b", "refs/\u{7}",
     ])
     func bad(text: String) {
         #expect(throws: ConfigError.self) { try RefFilter.parse(text) }

@@ -1,6 +1,7 @@
 /// The strict grammar of commands an SSH client may send (`ssh host COMMAND`), parsed without any shell.
 ///
-/// A command is words separated by spaces, made only of letters, digits and `. _ / : = @ + , -`.
+/// A command is words separated by spaces, made only of letters, digits and `. _ / : = @ + , -` (and `* !`,
+/// which ref patterns of `--lfs-keep` need: no shell is involved, so they mean nothing else).
 /// Anything else — quotes, `$`, backticks, `;`, `|`, `&`, redirections, newlines, NUL, over 1024 bytes —
 /// is refused before any word is looked at.
 public struct SSHCommand: Sendable, Equatable {
@@ -39,8 +40,8 @@ public struct SSHCommand: Sendable, Equatable {
         "pause": Spec(permission: .pause, valueFlags: ["--reason"], minArgs: 1, maxArgs: 1, cli: "pause"),
         "resume": Spec(permission: .resume, minArgs: 1, maxArgs: 1, cli: "resume"),
         "cancel": Spec(permission: .cancel, minArgs: 1, maxArgs: 1, cli: "cancel"),
-        "add": Spec(permission: .add, flags: ["--no-prune", "--private"], valueFlags: ["--interval", "--lfs", "--lfs-url", "--refs"], minArgs: 2, maxArgs: 2, cli: "add"),
-        "edit": Spec(permission: .edit, flags: ["--prune", "--no-prune", "--private", "--public"], valueFlags: ["--url", "--interval", "--lfs", "--lfs-url", "--refs"],
+        "add": Spec(permission: .add, flags: ["--no-prune", "--private"], valueFlags: ["--interval", "--lfs", "--lfs-url", "--lfs-keep", "--refs"], minArgs: 2, maxArgs: 2, cli: "add"),
+        "edit": Spec(permission: .edit, flags: ["--prune", "--no-prune", "--private", "--public"], valueFlags: ["--url", "--interval", "--lfs", "--lfs-url", "--lfs-keep", "--refs"],
                      minArgs: 1, maxArgs: 1, cli: "edit"),
         "remove": Spec(permission: .remove, flags: ["--yes", "--keep-data"], minArgs: 1, maxArgs: 1, cli: "remove"),
         "access": Spec(permission: .access, flags: ["--json"], minArgs: 1, maxArgs: 1, cli: "access"),
@@ -54,7 +55,7 @@ public struct SSHCommand: Sendable, Equatable {
         guard text.utf8.count <= Self.maxLength else { throw AccessError.refused("command longer than \(Self.maxLength) bytes") }
         for scalar in text.unicodeScalars {
             let ok = (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
-                || " ._/:=@+,-".unicodeScalars.contains(scalar)
+                || " ._/:=@+,-*!".unicodeScalars.contains(scalar)
             guard ok else {
                 let shown = scalar.value < 0x20 || scalar.value == 0x7f ? "control character \\u{\(String(scalar.value, radix: 16))}" : "'\(scalar)'"
                 throw AccessError.refused("\(shown) is not allowed in commands (no shell is involved; see 'help')")
@@ -116,15 +117,17 @@ public struct SSHCommand: Sendable, Equatable {
       pause NAME [--reason WORD]               operator
       resume NAME                              operator
       cancel JOB|NAME                          operator
-      add NAME URL [--interval 2h] [--lfs auto|on|off] [--lfs-url URL] [--no-prune] [--refs FILTER] [--private]   admin
-      edit NAME [--url URL] [--interval 2h] [--lfs MODE] [--lfs-url URL|default] [--prune|--no-prune] [--refs FILTER] [--private|--public]   admin
+      add NAME URL [--interval 2h] [--lfs auto|on|off] [--lfs-url URL] [--lfs-keep POLICY] [--no-prune] [--refs FILTER] [--private]   admin
+      edit NAME [--url URL] [--interval 2h] [--lfs MODE] [--lfs-url URL|default] [--lfs-keep POLICY] [--prune|--no-prune] [--refs FILTER] [--private|--public]   admin
+                                               POLICY: all, refs, tags:N, or refs/heads/*,!refs/pull/*
+                                               (--lfs-archive is set on the host itself, not over SSH)
       remove NAME --yes [--keep-data]          admin
       access list [--json]                     admin
 
     Git (any role, read-only): git clone ssh://USER@HOST/NAME.git and git lfs pull work as they are;
     pushes are refused.
 
-    Words may use letters, digits and . _ / : = @ + , - only; anything else is refused.
+    Words may use letters, digits and . _ / : = @ + , - * ! only; anything else is refused.
     Exit codes: 0 ok, 1 a job failed, 2 refused or bad input.
     """
 }

@@ -154,7 +154,10 @@ extension Catalog {
     /// Every LFS object the mirror references, with its last verdict.
     func auditLFSRows(mirrorId: Int64) throws -> [AuditLFSRow] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT oid, size, state, verified_at, verdict, error FROM lfs_object WHERE mirror_id = ?",
+            try Row.fetchAll(db, sql: """
+                SELECT oid, size, state, verified_at, verdict, error FROM lfs_object
+                WHERE mirror_id = ? AND state NOT IN ('trashed', 'archived', 'pruned')
+                """,
                              arguments: [mirrorId]).map { row in
                 AuditLFSRow(oid: row["oid"], size: row["size"], state: LFSObjectState(rawValue: row["state"]) ?? .missing,
                             verifiedAt: row["verified_at"], verdict: row["verdict"], error: row["error"])
@@ -190,7 +193,7 @@ extension Catalog {
         try write { db in
             try db.execute(sql: """
                 UPDATE lfs_object SET state = 'missing', verdict = ?, verified_at = ?, error = ?
-                WHERE oid = ? AND mirror_id = (SELECT id FROM mirror WHERE name = ?)
+                WHERE oid = ? AND mirror_id = (SELECT id FROM mirror WHERE name = ?) AND state NOT IN ('trashed', 'archived', 'pruned')
                 """, arguments: [verdict.rawValue, now, Redactor.redact(error), oid, mirrorName])
             try db.execute(sql: """
                 UPDATE mirror_state SET lfs_objects_present = (SELECT COUNT(*) FROM lfs_object WHERE mirror_id = mirror_state.mirror_id AND state = 'present'),

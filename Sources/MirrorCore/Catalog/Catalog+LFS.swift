@@ -16,8 +16,12 @@ public struct LFSCounts: Sendable, Equatable {
     public var objects: [LFSObjectState: Int] = [:]
     public var bytes: [LFSObjectState: Int64] = [:]
 
-    public var objectsTotal: Int { objects.values.reduce(0, +) }
-    public var bytesTotal: Int64 { bytes.values.reduce(0, +) }
+    /// Objects the mirror wants (out-of-policy ones not counted: a pruned object is not a missing one).
+    public var objectsTotal: Int { LFSObjectState.wanted.reduce(0) { $0 + (objects[$1] ?? 0) } }
+    public var bytesTotal: Int64 { LFSObjectState.wanted.reduce(0) { $0 + (bytes[$1] ?? 0) } }
+    /// Objects out of the retention policy: in the trash, in the archive, or gone.
+    public var objectsRetired: Int { LFSObjectState.retired.reduce(0) { $0 + (objects[$1] ?? 0) } }
+    public var bytesRetired: Int64 { LFSObjectState.retired.reduce(0) { $0 + (bytes[$1] ?? 0) } }
     public var objectsPresent: Int { objects[.present] ?? 0 }
     public var bytesPresent: Int64 { bytes[.present] ?? 0 }
 }
@@ -97,8 +101,10 @@ extension Catalog {
         try read { db in
             let statement = try db.cachedStatement(sql: """
                 SELECT EXISTS (SELECT 1 FROM lfs_object WHERE mirror_id = ? AND state IN ('missing', 'failed', 'unavailable'))
+                    OR (EXISTS (SELECT 1 FROM lfs_object WHERE mirror_id = ? AND state IN ('trashed', 'archived', 'pruned'))
+                        AND (SELECT lfs_keep FROM mirror WHERE id = ?) = 'all')
                 """)
-            return try Bool.fetchOne(statement, arguments: [mirrorId]) ?? false
+            return try Bool.fetchOne(statement, arguments: [mirrorId, mirrorId, mirrorId]) ?? false
         }
     }
 
@@ -125,7 +131,7 @@ extension Catalog {
         try write { db in
             let present = try db.makeStatement(sql: """
                 UPDATE lfs_object SET state = 'present', error = NULL, source = ?, fetched_at = ?, verified_at = ?,
-                    attempts = attempts + ? WHERE mirror_id = ? AND oid = ?
+                    attempts = attempts + ?, retired_at = NULL, retired_path = NULL WHERE mirror_id = ? AND oid = ?
                 """)
             let other = try db.makeStatement(sql: "UPDATE lfs_object SET state = ?, error = ?, attempts = attempts + ? WHERE mirror_id = ? AND oid = ?")
             for u in updates {
@@ -236,6 +242,7 @@ extension Catalog {
                 if report.linked > 0 { parts.append("\(report.linked) linked") }
                 if report.copied > 0 { parts.append("\(report.copied) copied") }
                 if report.found > 0 { parts.append("\(report.found) found on disk") }
+                if report.restored > 0 { parts.append("\(report.restored) restored from the trash or archive") }
                 if !parts.isEmpty { message += "; " + parts.joined(separator: ", ") }
             }
             try Event(actor: actor, action: "lfs", mirror: mirror.name, message: message, at: now).append(to: db)

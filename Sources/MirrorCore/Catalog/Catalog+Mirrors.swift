@@ -72,6 +72,8 @@ extension Catalog {
         if existing.insecureTLS != mirror.insecureTLS { changes.append("insecure-tls \(mirror.insecureTLS)") }
         if existing.isPrivate != mirror.isPrivate { changes.append(mirror.isPrivate ? "private" : "public") }
         if existing.refFilter != mirror.refFilter { changes.append("refs \(mirror.refFilter)") }
+        if existing.lfsKeep != mirror.lfsKeep { changes.append("lfs-keep \(mirror.lfsKeep)") }
+        if existing.lfsArchive != mirror.lfsArchive { changes.append("lfs-archive \(mirror.lfsArchive ?? "none")") }
         guard !changes.isEmpty else { return false }
         let shorter = mirror.intervalSeconds < existing.intervalSeconds
         existing.upstream = mirror.upstream
@@ -82,6 +84,8 @@ extension Catalog {
         existing.insecureTLS = mirror.insecureTLS
         existing.isPrivate = mirror.isPrivate
         existing.refFilter = mirror.refFilter
+        existing.lfsKeep = mirror.lfsKeep
+        existing.lfsArchive = mirror.lfsArchive
         try existing.update(db)
         // A shorter interval takes effect now, not after the run the old one scheduled (backoff aside:
         // a failing mirror keeps its retry time).

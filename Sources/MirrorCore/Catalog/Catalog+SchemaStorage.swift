@@ -44,5 +44,17 @@ extension Catalog {
                 t.column("maintenance_due", .text)
             }
         }
+        // LFS retention: each mirror's policy and archive directory, and where an object out of the policy
+        // went (the trash or the archive, and when) so it can be restored, served, or deleted after the grace.
+        migrator.registerMigration("v7-lfs-retention") { db in
+            try db.alter(table: "mirror") { t in
+                t.add(column: "lfs_keep", .text).notNull().defaults(to: "all")
+                t.add(column: "lfs_archive", .text)
+            }
+            try db.alter(table: "lfs_object") { t in
+                t.add(column: "retired_at", .datetime)
+                t.add(column: "retired_path", .text)
+            }
+        }
     }
 }

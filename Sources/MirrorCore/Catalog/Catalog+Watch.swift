@@ -128,7 +128,7 @@ extension Catalog {
             if ids == nil { reserve(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mirror") ?? 0) }
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT m.id, m.name, m.upstream, m.interval_seconds, m.lfs, m.lfs_url, m.prune, m.insecure_tls, m.created_at, m.private,
-                       \(MirrorState.positionalColumns(prefix: "s.")), sv.bytes, sv.requests
+                       \(MirrorState.positionalColumns(prefix: "s.")), sv.bytes, sv.requests, m.lfs_keep, m.lfs_archive
                 FROM mirror m LEFT JOIN mirror_state s ON s.mirror_id = m.id
                 LEFT JOIN (SELECT mirror, SUM(bytes) AS bytes, SUM(requests) AS requests FROM access_hourly
                            WHERE hour >= strftime('%Y-%m-%d %H:00:00.000', 'now', '-23 hours') GROUP BY mirror) sv ON sv.mirror = m.name
@@ -142,6 +142,8 @@ extension Catalog {
                                prune: row[6] ?? true, insecureTLS: row[7] ?? false, isPrivate: row[9] ?? false,
                                createdAt: Self.date(row[8]) ?? Date(timeIntervalSince1970: 0))
                 m.id = id
+                m.lfsKeep = LFSKeepPolicy(stored: row[31])
+                m.lfsArchive = row[32]
                 // A mirror without a state row (a moment after it was added) reads as a new, idle one.
                 let s = MirrorState(mirrorId: id, row: row, from: 10)
                 try visit(MirrorSummary(mirror: m, state: s, servedBytes24h: row[29] ?? 0, servedRequests24h: row[30] ?? 0))

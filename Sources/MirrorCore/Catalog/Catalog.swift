@@ -26,6 +26,7 @@ public final class Catalog: Sendable {
         } catch let error as DatabaseError {
             throw CatalogError.database(path: path, message: error.message ?? "\(error)")
         }
+        SpaceReserve(directory: (path as NSString).deletingLastPathComponent).ensure()
     }
 
     /// Opens the catalog of a home.
@@ -42,14 +43,23 @@ public final class Catalog: Sendable {
 
     /// Runs `body` in one write transaction, turning SQLite errors into `CatalogError`.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try pool.write { db in
-                let result = try body(db)
-                writeStats.count(totalChanges: db.totalChangesCount)
-                return result
+        var retried = false
+        while true {
+            do {
+                return try pool.write { db in
+                    let result = try body(db)
+                    writeStats.count(totalChanges: db.totalChangesCount)
+                    return result
+                }
+            } catch let error as DatabaseError {
+                // The home's filesystem is full: give back the space kept for this moment and try once more,
+                // so the failure that filled the disk is still recorded (and no status is left half-way).
+                if error.resultCode == .SQLITE_FULL, !retried, SpaceReserve(directory: (path as NSString).deletingLastPathComponent).release() {
+                    retried = true
+                    continue
+                }
+                throw CatalogError.database(path: path, message: error.message ?? "\(error)")
             }
-        } catch let error as DatabaseError {
-            throw CatalogError.database(path: path, message: error.message ?? "\(error)")
         }
     }
 

@@ -12,6 +12,8 @@ public enum JSONShapes {
             "interval_seconds": m.intervalSeconds,
             "lfs": m.lfs.rawValue,
             "lfs_url": m.lfsURL.map(UpstreamURL.display) as Any,
+            "lfs_keep": m.lfsKeep.description,
+            "lfs_archive": m.lfsArchive as Any,
             "prune": m.prune,
             "ref_filter": m.refFilter.description,
             "insecure_tls": m.insecureTLS,

@@ -15,6 +15,11 @@ public struct Mirror: Sendable, Equatable, Identifiable {
     public var isPrivate: Bool
     /// Which upstream refs the mirror keeps (`--refs`; everything by default).
     public var refFilter: RefFilter
+    /// Which LFS objects stay in the mirror's store (`--lfs-keep`); the rest go to the trash or the archive.
+    public var lfsKeep: LFSKeepPolicy = .all
+    /// Where objects out of the retention policy go instead of the trash (`--lfs-archive`): kept there,
+    /// served from there, restorable. nil: the home's `lfs-trash/`, emptied after the grace period.
+    public var lfsArchive: String?
     public var createdAt: Date
 
     public init(name: String, upstream: String, intervalSeconds: Int = Interval.defaultSeconds,
@@ -37,17 +42,41 @@ public struct Mirror: Sendable, Equatable, Identifiable {
         try MirrorName.validate(name)
         _ = try UpstreamURL(upstream)
         if let lfsURL { _ = try UpstreamURL(lfsURL) }
+        if let lfsArchive { try Self.validateArchive(lfsArchive) }
         guard intervalSeconds >= Interval.minimumSeconds else {
             throw ConfigError.invalidInterval(Interval.format(intervalSeconds))
         }
         return self
+    }
+
+    /// An archive directory must be an absolute, normalized path (whether it lies outside the home is
+    /// checked where the home is known: `Home.validateArchive`).
+    public static func validateArchive(_ path: String) throws {
+        guard path.hasPrefix("/") else { throw ConfigError.invalidArchive(path, reason: "it is not an absolute path") }
+        guard !path.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw ConfigError.invalidArchive(path, reason: "it contains a control character")
+        }
+        guard (path as NSString).standardizingPath == path || (path as NSString).standardizingPath + "/" == path, path != "/" else {
+            throw ConfigError.invalidArchive(path, reason: "it is not a normalized path (no '..', '.', '//' or bare '/')")
+        }
+    }
+}
+
+extension LFSKeepPolicy: Codable {
+    public init(from decoder: Decoder) throws {
+        self.init(stored: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
 }
 
 extension Mirror: CatalogRecord {
     public static let databaseTableName = "mirror"
     enum CodingKeys: String, CodingKey {
-        case id, name, upstream, intervalSeconds, lfs, prune, createdAt
+        case id, name, upstream, intervalSeconds, lfs, prune, createdAt, lfsKeep, lfsArchive
         case lfsURL = "lfsUrl"
         case insecureTLS = "insecureTls"
         case isPrivate = "private"
@@ -64,5 +93,7 @@ extension Mirror: CatalogRecord {
                   refFilter: (row["refs"] as String?).flatMap { try? RefFilter.parse($0) } ?? .all,
                   createdAt: Catalog.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0))
         id = row["id"]
+        lfsKeep = LFSKeepPolicy(stored: row["lfs_keep"])
+        lfsArchive = row["lfs_archive"]
     }
 }

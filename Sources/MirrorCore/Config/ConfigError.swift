@@ -5,6 +5,8 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     case passwordInURL(String)
     case invalidInterval(String)
     case invalidLFSMode(String)
+    case invalidLFSKeep(String, reason: String)
+    case invalidArchive(String, reason: String)
     case homeUnusable(String, reason: String)
     case mirrorList(file: String, reason: String)
     case invalidRefFilter(String, reason: String)
@@ -21,6 +23,10 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
             return "invalid interval \(Redactor.quote(text)): use a number with a unit, e.g. 30m, 2h, 1d (at least 10s)"
         case let .invalidLFSMode(text):
             return "invalid LFS mode \(Redactor.quote(text)): use auto, on or off"
+        case let .invalidLFSKeep(text, reason):
+            return "invalid LFS retention policy \(Redactor.quote(text)): \(reason); use all, refs, tags:N (the newest N tags and every branch) or ref patterns such as refs/heads/*,refs/tags/v*,!refs/pull/*"
+        case let .invalidArchive(path, reason):
+            return "invalid LFS archive directory \(Redactor.quote(path)): \(reason); give an absolute path to a directory outside the home ('none' for no archive)"
         case let .homeUnusable(path, reason):
             return "cannot use home \(path): \(reason); pass --home DIR or set MIRRORDECK_HOME to a writable directory"
         case let .mirrorList(file, reason):

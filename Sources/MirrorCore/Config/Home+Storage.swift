@@ -4,6 +4,20 @@ extension Home {
     /// Where LFS objects that left a mirror's store are kept for the grace period: `lfs-trash/<date>/…`.
     public var lfsTrashDirectory: String { root + "/lfs-trash" }
 
+    /// Checks an archive directory for this home: absolute and normalized (`Mirror.validateArchive`), and
+    /// neither inside the home nor holding it (objects must leave the home's tree to free anything, and the
+    /// home's own files must never be mistaken for archived objects).
+    public func validateArchive(_ path: String) throws {
+        try Mirror.validateArchive(path)
+        let archive = Self.absolute(path)
+        let resolvedRoot = (root as NSString).resolvingSymlinksInPath
+        let resolvedArchive = (archive as NSString).resolvingSymlinksInPath
+        for (a, h) in [(archive, root), (resolvedArchive, resolvedRoot)] {
+            if a == h || a.hasPrefix(h + "/") { throw ConfigError.invalidArchive(path, reason: "it lies inside the home \(root)") }
+            if h.hasPrefix(a + "/") { throw ConfigError.invalidArchive(path, reason: "it holds the home \(root)") }
+        }
+    }
+
     /// An archived LFS object of a mirror: `<archive>/<name>/lfs/objects/ab/cd/<oid>` (git-lfs layout per
     /// mirror, so an archive directory can be served or copied back as it is).
     public static func lfsArchivePath(archive: String, mirror name: String, _ oid: LFSOID) -> String {

@@ -5,29 +5,32 @@ import Foundation
 /// identical on the refs inside it.
 ///
 /// A filter is a comma-separated list of patterns, each `refs/...` with `*` matching any run of characters
-/// (`/` included, as in git's refspecs); a leading `!` excludes. A ref is kept when it matches an include
-/// pattern (or there is none) and no exclude pattern. Presets: `all` (everything) and `heads-tags`
+/// (`/` included, as in git's refspecs) and a trailing `/` matching everything below it; a leading `!`
+/// excludes. A ref is kept when it matches an include pattern (or there is none) and no exclude pattern.
+/// LFS retention's ref patterns (`--lfs-keep`) are the same patterns. Presets: `all` (everything) and `heads-tags`
 /// (`refs/heads/*,refs/tags/*`: GitHub's thousands of `refs/pull/*` left out).
 public struct RefFilter: Sendable, Equatable, CustomStringConvertible {
-    public let includes: [String]
-    public let excludes: [String]
+    public let includePatterns: [String]
+    public let excludePatterns: [String]
 
-    public static let all = RefFilter(includes: [], excludes: [])
+    public static let all = RefFilter(includePatterns: [], excludePatterns: [])
     public static let presets: [String: String] = ["all": "", "heads-tags": "refs/heads/*,refs/tags/*"]
 
-    private init(includes: [String], excludes: [String]) {
-        self.includes = includes
-        self.excludes = excludes
+    private init(includePatterns: [String], excludePatterns: [String]) {
+        self.includePatterns = includePatterns
+        self.excludePatterns = excludePatterns
     }
 
-    public var isAll: Bool { includes.isEmpty && excludes.isEmpty }
+    public var isAll: Bool { includePatterns.isEmpty && excludePatterns.isEmpty }
 
     /// The filter as the catalog stores it and `--refs` takes it back (`all` for everything).
     public var description: String {
         if isAll { return "all" }
-        let text = (includes + excludes.map { "!" + $0 }).joined(separator: ",")
-        return Self.presets.first { $0.value == text }?.key ?? text
+        return Self.presets.first { $0.value == patternText }?.key ?? patternText
     }
+
+    /// The patterns as written, comma-separated (no preset names).
+    public var patternText: String { (includePatterns + excludePatterns.map { "!" + $0 }).joined(separator: ",") }
 
     /// Parses `--refs` text: a preset or patterns.
     public static func parse(_ text: String) throws -> RefFilter {
@@ -45,27 +48,27 @@ public struct RefFilter: Sendable, Equatable, CustomStringConvertible {
             if negative { excludes.append(pattern) } else { includes.append(pattern) }
         }
         guard !includes.isEmpty || !excludes.isEmpty else { return .all }
-        return RefFilter(includes: includes, excludes: excludes)
+        return RefFilter(includePatterns: includes, excludePatterns: excludes)
     }
 
     private static func validate(_ pattern: String, in text: String) throws {
         func refuse(_ reason: String) -> ConfigError { .invalidRefFilter(text, reason: reason) }
-        guard !pattern.isEmpty else { throw refuse("a pattern is empty") }
-        guard pattern.hasPrefix("refs/") else { throw refuse("'\(pattern)' does not start with refs/") }
+        guard !pattern.isEmpty else { throw refuse("a pattern is empty (two commas, or a comma at an end)") }
+        guard pattern.hasPrefix("refs/"), pattern.count > 5 else { throw refuse("'\(pattern)' must start with refs/ (as in refs/heads/*)") }
         guard pattern.utf8.count <= 255 else { throw refuse("a pattern is longer than 255 bytes") }
         guard pattern.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 }) else {
             throw refuse("'\(pattern)' has spaces, control or non-ASCII characters")
         }
-        for bad in ["..", "//", "@{", "\\", "?", "[", "~", "^", ":"] where pattern.contains(bad) {
-            throw refuse("'\(pattern)' contains '\(bad)'")
+        for bad in ["..", "//", "@{", "\\", "?", "[", "~", "^", ":", "!"] where pattern.contains(bad) {
+            throw refuse("'\(pattern)' contains '\(bad)', which no ref name can hold")
         }
-        guard !pattern.hasSuffix("/"), !pattern.hasSuffix(".lock") else { throw refuse("'\(pattern)' is not a ref name") }
+        guard !pattern.hasSuffix(".lock") else { throw refuse("'\(pattern)' is not a ref name") }
     }
 
     /// Whether the mirror keeps `ref`.
     public func includes(_ ref: String) -> Bool {
-        if !includes.isEmpty && !includes.contains(where: { Self.matches($0, ref) }) { return false }
-        return !excludes.contains { Self.matches($0, ref) }
+        if !includePatterns.isEmpty && !includePatterns.contains(where: { Self.matches($0, ref) }) { return false }
+        return !excludePatterns.contains { Self.matches($0, ref) }
     }
 
     /// The refs of `refs` the mirror keeps.
@@ -73,8 +76,10 @@ public struct RefFilter: Sendable, Equatable, CustomStringConvertible {
         isAll ? refs : refs.filter { includes($0.key) }
     }
 
-    /// `*` matches any run of bytes, `/` included; everything else matches itself.
+    /// `*` matches any run of bytes, `/` included; a trailing `/` (without `*`) matches everything below it;
+    /// everything else matches itself.
     static func matches(_ pattern: String, _ ref: String) -> Bool {
+        if pattern.hasSuffix("/") && !pattern.contains("*") { return ref.hasPrefix(pattern) }
         let p = Array(pattern.utf8)
         let s = Array(ref.utf8)
         var pi = 0, si = 0

@@ -310,7 +310,9 @@ public final class Engine: @unchecked Sendable {
                 // yet present (new, or left missing by an earlier fetch) gets an LFS job.
                 try maintenanceCheck?(mirror)
                 if updated { _ = try? LFSSync(home: home, catalog: catalog).discover(mirror: mirror, actor: actor) }
-                if try catalog.hasLFSObjectsToFetch(mirrorId: mirror.id!) {
+                // Under a retention policy, moved refs can bring objects in the trash back into it: the
+                // LFS job's fetch restores them.
+                if try catalog.hasLFSObjectsToFetch(mirrorId: mirror.id!) || (updated && mirror.lfsKeep != .all) {
                     _ = try catalog.enqueue([mirror], kind: .lfs, trigger: job.trigger, actor: actor)
                 }
             }

@@ -65,6 +65,8 @@ public struct LFSFetchReport: Sendable {
     public var linked = 0
     public var copied = 0
     public var found = 0
+    /// Brought back from the trash or the archive (verified), instead of downloaded again.
+    public var restored = 0
     /// Body bytes received over the network in this run.
     public var bytesTransferred: Int64 = 0
     /// Bytes of partial downloads from earlier runs that this run kept (resumed) instead of fetching again.
@@ -106,6 +108,7 @@ extension JSONShapes {
             "linked": r.linked,
             "copied": r.copied,
             "found": r.found,
+            "restored": r.restored,
             "bytes_transferred": r.bytesTransferred,
             "bytes_resumed": r.bytesResumed,
             "unavailable": r.unavailable,

@@ -70,6 +70,58 @@ final class LFSRepository {
         return Array(out)
     }
 
+    /// One ref under `refs/`: its name, what it finally points at, and its date (the tagger's for an
+    /// annotated tag, else the committer's of the commit it peels to; 0 when neither exists).
+    struct NamedTip {
+        var name: String
+        var tip: Tip
+        var date: Int64
+    }
+
+    /// Every ref under `refs/` with its peeled target and date (dangling refs are left out).
+    func namedTips() throws -> [NamedTip] {
+        var iter: OpaquePointer?
+        var rc = git_reference_iterator_new(&iter, handle)
+        guard rc == 0, let iter else { throw LFSError.repository(path: path, message: GitError.lastMessage(rc)) }
+        defer { git_reference_iterator_free(iter) }
+        var out: [NamedTip] = []
+        while true {
+            var ref: OpaquePointer?
+            rc = git_reference_next(&ref, iter)
+            if rc == GIT_ITEROVER.rawValue { break }
+            guard rc == 0, let ref else { throw LFSError.repository(path: path, message: GitError.lastMessage(rc)) }
+            defer { git_reference_free(ref) }
+            let name = String(cString: git_reference_name(ref))
+            guard name.hasPrefix("refs/") else { continue }
+            var object: OpaquePointer?
+            guard git_reference_peel(&object, ref, GIT_OBJECT_ANY) == 0, let object else {
+                git_error_clear()
+                continue
+            }
+            let tip = Tip(oid: git_object_id(object).pointee, kind: git_object_type(object))
+            git_object_free(object)
+            var date: Int64 = 0
+            var tag: OpaquePointer?
+            if git_reference_peel(&tag, ref, GIT_OBJECT_TAG) == 0, let tag {
+                if let signature = git_tag_tagger(tag) { date = Int64(signature.pointee.when.time) }
+                git_object_free(tag)
+            } else {
+                git_error_clear()
+            }
+            if date == 0 {
+                var commit: OpaquePointer?
+                if git_reference_peel(&commit, ref, GIT_OBJECT_COMMIT) == 0, let commit {
+                    date = Int64(git_commit_time(commit))
+                    git_object_free(commit)
+                } else {
+                    git_error_clear()
+                }
+            }
+            out.append(NamedTip(name: name, tip: tip, date: date))
+        }
+        return out
+    }
+
     /// The content of a file at the root of the tree HEAD points at, or nil (no HEAD, no such file, too big).
     func fileOnDefaultBranch(_ name: String, maxSize: Int = 64 << 10) -> [UInt8]? {
         var commit: OpaquePointer?

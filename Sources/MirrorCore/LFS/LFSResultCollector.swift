@@ -8,6 +8,7 @@ final class LFSResultCollector: @unchecked Sendable {
     private(set) var linked = 0
     private(set) var copied = 0
     private(set) var found = 0
+    private(set) var restored = 0
     private(set) var unavailable = 0
     private(set) var failed = 0
     private(set) var resumedBytes: Int64 = 0
@@ -51,6 +52,7 @@ final class LFSResultCollector: @unchecked Sendable {
         case .linked: linked += 1
         case .copied: copied += 1
         case .found: found += 1
+        case .restored: restored += 1
         }
         pending.append(LFSObjectUpdate(oid: pointer.oid.hex, state: .present, source: source, attempted: attempted))
     }

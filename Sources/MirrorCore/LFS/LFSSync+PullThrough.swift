@@ -26,6 +26,11 @@ extension LFSSync {
     private func fetchObjectUnrecorded(mirror: Mirror, pointer: LFSPointer, final: String,
                                        isCancelled: @escaping @Sendable () -> Bool) -> Result<LFSObjectSource, LFSObjectError> {
         if LFSStore.regularFileSize(final) == pointer.size { return .success(.found) }
+        // A copy in the trash (out of the retention policy) comes back, verified, before anything is downloaded.
+        if let row = try? catalog.lfsObject(mirrorId: mirror.id!, oid: pointer.oid), row.state.isRetired, let path = row.retiredPath,
+           case .restored = LFSRetention(home: home, catalog: catalog).restoreCopy(mirror: mirror, pointer: pointer, from: path) {
+            return .success(.restored)
+        }
         let holders = { [catalog] (oid: LFSOID) in (try? catalog.lfsHolders(oid: oid.hex, excluding: mirror.id!)) ?? [] }
         for name in holders(pointer.oid) where MirrorName.isValid(name) {
             let source = home.lfsObjectPath(name, pointer.oid)

@@ -105,6 +105,12 @@ public struct LFSSync: Sendable {
     /// held for an instant by a child process some thread of this process is spawning (it shares the open
     /// file until it execs), and that must not read as "busy".
     private func acquireLock(_ mirror: Mirror) -> Result<FileLock, Error> {
+        Self.acquireLock(home: home, mirror)
+    }
+
+    /// The mirror's LFS lock, as `acquireLock` takes it: fetches, retention and restores of one mirror
+    /// never overlap.
+    static func acquireLock(home: Home, _ mirror: Mirror) -> Result<FileLock, Error> {
         do {
             try FileManager.default.createDirectory(atPath: home.locksDirectory + "/lfs", withIntermediateDirectories: true)
             for _ in 0..<40 {
@@ -199,6 +205,7 @@ public struct LFSSync: Sendable {
         report.linked = collector.linked
         report.copied = collector.copied
         report.found = collector.found
+        report.restored = collector.restored
         report.unavailable = collector.unavailable
         report.failed = collector.failed
         report.failures = collector.failures
@@ -246,10 +253,25 @@ public struct LFSSync: Sendable {
         let mirrorId = mirror.id!
         var todo: [LFSPointer] = []
         var lost: [LFSObjectUpdate] = []
+        // A retention policy (`--lfs-keep`): objects out of it are not fetched (marked pruned); objects in
+        // the trash or the archive that it keeps again (or every one, for `all`) come back from there first.
+        let retention = LFSRetention(home: home, catalog: catalog)
+        let kept = try retention.keptObjects(mirror, isCancelled: isCancelled)
+        var dropped: [LFSRetireUpdate] = []
         for object in try catalog.lfsObjects(mirrorId: mirrorId) {
             guard let oid = LFSOID(object.oid) else { continue }
             let pointer = LFSPointer(oid: oid, size: object.size)
-            if object.state == .present {
+            let inPolicy = kept?.contains(object.oid) ?? true
+            if object.state.isRetired {
+                guard inPolicy else { continue }
+                if case .restored = retention.restoreCopy(mirror: mirror, pointer: pointer, from: object.retiredPath) {
+                    collector.success(pointer, source: .restored)
+                } else {
+                    todo.append(pointer)
+                }
+            } else if object.state != .present, !inPolicy {
+                dropped.append(LFSRetireUpdate(oid: object.oid, state: .pruned, path: nil))
+            } else if object.state == .present {
                 // Present in the catalog but gone or changed on disk (removed by hand, quarantined): fetch again.
                 if LFSStore.regularFileSize(home.lfsObjectPath(mirror.name, oid)) != object.size {
                     lost.append(LFSObjectUpdate(oid: object.oid, state: .missing, error: "the object's file was missing from the mirror", attempted: false))
@@ -259,7 +281,8 @@ public struct LFSSync: Sendable {
                 todo.append(pointer)
             }
         }
-        try catalog.updateLFSObjects(mirrorId: mirrorId, lost)
+        try catalog.updateLFSObjects(mirrorId: mirrorId, lost + collector.drain())
+        try catalog.retireLFSObjects(mirrorId: mirrorId, dropped)
         guard !todo.isEmpty else { return }
 
         // 1. Local sources first: objects already in place, and objects other mirrors hold.

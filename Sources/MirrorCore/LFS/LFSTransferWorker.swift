@@ -285,7 +285,7 @@ final class LFSTransferWorker {
             guard pending > 0 else { return true }
             let block = UnsafeRawBufferPointer(rebasing: buffer[0..<pending])
             if let err = Self.pwriteAll(fd, block, at: offset + flushed) {
-                abort = .local(err == ENOSPC ? "the home's filesystem is full: free space and fetch again (the partial download is kept)"
+                abort = .local(err == ENOSPC ? "the home's filesystem is full (no space left on device): free space and fetch again (the partial download is kept)"
                                : err == EROFS ? "the home's filesystem is read-only: remount it read-write and fetch again (the partial download is kept)"
                                              : "cannot write \(partPath): \(String(cString: strerror(err)))")
                 return false

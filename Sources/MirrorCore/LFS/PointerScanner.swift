@@ -115,6 +115,44 @@ final class PointerScanner {
         return result
     }
 
+    /// The pointers in the trees at `tips` only (what a checkout of each has), not in their history: what a
+    /// retention policy keeps. Trees and blobs shared between tips are read once.
+    func scanSnapshots(of tips: [LFSRepository.Tip]) throws -> PointerScan {
+        result = PointerScan()
+        result.tips = tips.map(\.hex).sorted()
+        for tip in tips {
+            if isCancelled() { throw LFSError.cancelled }
+            var oid = tip.oid
+            switch tip.kind {
+            case GIT_OBJECT_COMMIT:
+                var commit: OpaquePointer?
+                guard git_commit_lookup(&commit, repo.handle, &oid) == 0, let commit else {
+                    throw LFSError.repository(path: repo.path, message: GitError.lastMessage(-1))
+                }
+                defer { git_commit_free(commit) }
+                var tree: OpaquePointer?
+                guard git_commit_tree(&tree, commit) == 0, let tree else {
+                    throw LFSError.repository(path: repo.path, message: GitError.lastMessage(-1))
+                }
+                if seenTrees.insert(OIDKey(git_tree_id(tree).pointee)).inserted { walkTree(tree, base: nil) }
+                git_tree_free(tree)
+                result.commitsScanned += 1
+            case GIT_OBJECT_TREE:
+                var tree: OpaquePointer?
+                guard git_tree_lookup(&tree, repo.handle, &oid) == 0, let tree else {
+                    throw LFSError.repository(path: repo.path, message: GitError.lastMessage(-1))
+                }
+                if seenTrees.insert(OIDKey(oid)).inserted { walkTree(tree, base: nil) }
+                git_tree_free(tree)
+            case GIT_OBJECT_BLOB:
+                if seenBlobs.insert(OIDKey(oid)).inserted { check(&oid) }
+            default:
+                continue
+            }
+        }
+        return result
+    }
+
     /// A first scan covers all of history. When no object in the database is a pointer (or a malformed
     /// one), there is nothing to walk for: true, with the census recorded in the result.
     private func noPointerAnywhere() -> Bool {

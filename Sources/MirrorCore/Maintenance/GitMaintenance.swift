@@ -19,6 +19,8 @@ public struct GitMaintenance: Sendable {
     public func commands(now: Date = Date()) -> [[String]] {
         let expiry = Int(now.timeIntervalSince1970) - graceSeconds
         var repack = ["-c", "gc.auto=0", "repack", "-a", "-d", "-b", "-q", "--cruft", "--cruft-expiration=@\(expiry)"]
+        // Deltas of many small incremental packs are poor: recompute them when most objects sit there.
+        if GitStorageStats.read(path: path, bytes: false).recomputeDeltasReason != nil { repack.insert("-f", at: 5) }
         // A multi-pack index left by someone else would go stale: keep it current instead.
         if FileManager.default.fileExists(atPath: path + "/objects/pack/multi-pack-index") { repack.append("--write-midx") }
         return [

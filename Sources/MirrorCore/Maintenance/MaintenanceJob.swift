@@ -16,7 +16,10 @@ public enum MaintenanceJob {
                 .run(mirror: mirror, graceSeconds: grace, reason: reason, trigger: job.trigger, actor: Actor(description: job.actor),
                      jobId: job.id, onStep: { context.report(JobProgress(phase: $0)) }, isCancelled: { context.isCancelled })
             let state: JobState = report.result == .succeeded ? .succeeded : report.result == .cancelled ? .cancelled : .failed
-            let message = report.run.map { "\($0.packsBefore) → \($0.packsAfter) packs, \(ByteFormat.format($0.bytesBefore)) → \(ByteFormat.format($0.bytesAfter))" }
+            var message = report.run.map { "\($0.packsBefore) → \($0.packsAfter) packs, \(ByteFormat.format($0.bytesBefore)) → \(ByteFormat.format($0.bytesAfter))" }
+            if let retention = report.retention, retention.error == nil {
+                message = (message.map { $0 + "; " } ?? "") + retention.summary
+            }
             return JobResult(state: state, error: state == .succeeded ? nil : report.error, message: message)
         }
     }

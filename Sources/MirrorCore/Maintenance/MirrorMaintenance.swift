@@ -6,6 +6,8 @@ public struct MaintenanceReport: Sendable {
     public var result: MaintenanceResult
     public var run: MaintenanceRun?
     public var error: String?
+    /// The LFS retention step, when the mirror has a policy other than `all`.
+    public var retention: LFSRetentionReport?
 }
 
 /// Maintains one mirror under its lock (no sync writes to it meanwhile) and records the run, the new
@@ -56,15 +58,30 @@ public struct MirrorMaintenance: Sendable {
             run.result = .failed
             run.error = "\(error)"
         }
+        // LFS retention rides along when the mirror has a policy: same grace period, same actor.
+        var retention: LFSRetentionReport?
+        if run.result == .succeeded, mirror.lfsKeep != .all, mirror.lfs != .off {
+            onStep("lfs retention")
+            let report = LFSRetention(home: home, catalog: catalog)
+                .prune(mirror: mirror, dryRun: false, graceSeconds: graceSeconds, actor: actor, isCancelled: isCancelled)
+            if let error = report.error {
+                run.result = .failed
+                run.error = "LFS retention: \(error)"
+            } else if report.failed > 0 {
+                run.result = .failed
+                run.error = "LFS retention: \(report.failed) object(s) could not be moved; first: \(report.items.first { $0.error != nil }?.error ?? "?")"
+            }
+            retention = report
+        }
         let after = GitStorageStats.read(path: path)
         run.packsAfter = after.packs + after.cruftPacks
         run.looseAfter = after.looseObjects
         run.bytesAfter = after.objectBytes
         do {
             let finished = try catalog.finishMaintenance(run, mirror: mirror, after: after, diskBytes: DiskUsage.bytes(atPath: path))
-            return MaintenanceReport(mirror: mirror.name, result: finished.result, run: finished, error: finished.error)
+            return MaintenanceReport(mirror: mirror.name, result: finished.result, run: finished, error: finished.error, retention: retention)
         } catch {
-            return MaintenanceReport(mirror: mirror.name, result: .failed, run: run, error: "\(error)")
+            return MaintenanceReport(mirror: mirror.name, result: .failed, run: run, error: "\(error)", retention: retention)
         }
     }
 }
