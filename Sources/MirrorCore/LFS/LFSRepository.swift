@@ -47,26 +47,8 @@ final class LFSRepository {
 
     /// The peeled targets of every ref under `refs/` (branches, tags, and any other refs the mirror holds).
     func tips() throws -> [Tip] {
-        var iter: OpaquePointer?
-        var rc = git_reference_iterator_new(&iter, handle)
-        guard rc == 0, let iter else { throw LFSError.repository(path: path, message: GitError.lastMessage(rc)) }
-        defer { git_reference_iterator_free(iter) }
         var out = Set<Tip>()
-        while true {
-            var ref: OpaquePointer?
-            rc = git_reference_next(&ref, iter)
-            if rc == GIT_ITEROVER.rawValue { break }
-            guard rc == 0, let ref else { throw LFSError.repository(path: path, message: GitError.lastMessage(rc)) }
-            defer { git_reference_free(ref) }
-            guard String(cString: git_reference_name(ref)).hasPrefix("refs/") else { continue }
-            var object: OpaquePointer?
-            guard git_reference_peel(&object, ref, GIT_OBJECT_ANY) == 0, let object else {
-                git_error_clear() // a dangling ref: nothing to scan behind it
-                continue
-            }
-            out.insert(Tip(oid: git_object_id(object).pointee, kind: git_object_type(object)))
-            git_object_free(object)
-        }
+        try forEachRef { _, _, tip in out.insert(tip) }
         return Array(out)
     }
 
@@ -80,26 +62,8 @@ final class LFSRepository {
 
     /// Every ref under `refs/` with its peeled target and date (dangling refs are left out).
     func namedTips() throws -> [NamedTip] {
-        var iter: OpaquePointer?
-        var rc = git_reference_iterator_new(&iter, handle)
-        guard rc == 0, let iter else { throw LFSError.repository(path: path, message: GitError.lastMessage(rc)) }
-        defer { git_reference_iterator_free(iter) }
         var out: [NamedTip] = []
-        while true {
-            var ref: OpaquePointer?
-            rc = git_reference_next(&ref, iter)
-            if rc == GIT_ITEROVER.rawValue { break }
-            guard rc == 0, let ref else { throw LFSError.repository(path: path, message: GitError.lastMessage(rc)) }
-            defer { git_reference_free(ref) }
-            let name = String(cString: git_reference_name(ref))
-            guard name.hasPrefix("refs/") else { continue }
-            var object: OpaquePointer?
-            guard git_reference_peel(&object, ref, GIT_OBJECT_ANY) == 0, let object else {
-                git_error_clear()
-                continue
-            }
-            let tip = Tip(oid: git_object_id(object).pointee, kind: git_object_type(object))
-            git_object_free(object)
+        try forEachRef { name, ref, tip in
             var date: Int64 = 0
             var tag: OpaquePointer?
             if git_reference_peel(&tag, ref, GIT_OBJECT_TAG) == 0, let tag {
@@ -120,6 +84,32 @@ final class LFSRepository {
             out.append(NamedTip(name: name, tip: tip, date: date))
         }
         return out
+    }
+
+    /// Calls `body` with the name, the reference and the peeled target of every ref under `refs/`; dangling
+    /// refs (nothing to scan behind them) are skipped.
+    private func forEachRef(_ body: (String, OpaquePointer, Tip) throws -> Void) throws {
+        var iter: OpaquePointer?
+        var rc = git_reference_iterator_new(&iter, handle)
+        guard rc == 0, let iter else { throw LFSError.repository(path: path, message: GitError.lastMessage(rc)) }
+        defer { git_reference_iterator_free(iter) }
+        while true {
+            var ref: OpaquePointer?
+            rc = git_reference_next(&ref, iter)
+            if rc == GIT_ITEROVER.rawValue { break }
+            guard rc == 0, let ref else { throw LFSError.repository(path: path, message: GitError.lastMessage(rc)) }
+            defer { git_reference_free(ref) }
+            let name = String(cString: git_reference_name(ref))
+            guard name.hasPrefix("refs/") else { continue }
+            var object: OpaquePointer?
+            guard git_reference_peel(&object, ref, GIT_OBJECT_ANY) == 0, let object else {
+                git_error_clear()
+                continue
+            }
+            let tip = Tip(oid: git_object_id(object).pointee, kind: git_object_type(object))
+            git_object_free(object)
+            try body(name, ref, tip)
+        }
     }
 
     /// The content of a file at the root of the tree HEAD points at, or nil (no HEAD, no such file, too big).

@@ -85,16 +85,11 @@ final class PointerScanner {
         guard pushed > 0 else { return result }
         var oid = git_oid()
         while !cancelled, git_revwalk_next(&oid, walk) == 0 {
-            var commit: OpaquePointer?
-            guard git_commit_lookup(&commit, repo.handle, &oid) == 0, let commit else {
-                throw LFSError.repository(path: repo.path, message: GitError.lastMessage(-1))
+            let (commit, tree) = try commitAndTree(&oid)
+            defer {
+                git_tree_free(tree)
+                git_commit_free(commit)
             }
-            defer { git_commit_free(commit) }
-            var tree: OpaquePointer?
-            guard git_commit_tree(&tree, commit) == 0, let tree else {
-                throw LFSError.repository(path: repo.path, message: GitError.lastMessage(-1))
-            }
-            defer { git_tree_free(tree) }
             var baseTree: OpaquePointer?
             if git_commit_parentcount(commit) > 0 {
                 var parent: OpaquePointer?
@@ -125,17 +120,10 @@ final class PointerScanner {
             var oid = tip.oid
             switch tip.kind {
             case GIT_OBJECT_COMMIT:
-                var commit: OpaquePointer?
-                guard git_commit_lookup(&commit, repo.handle, &oid) == 0, let commit else {
-                    throw LFSError.repository(path: repo.path, message: GitError.lastMessage(-1))
-                }
-                defer { git_commit_free(commit) }
-                var tree: OpaquePointer?
-                guard git_commit_tree(&tree, commit) == 0, let tree else {
-                    throw LFSError.repository(path: repo.path, message: GitError.lastMessage(-1))
-                }
+                let (commit, tree) = try commitAndTree(&oid)
                 if seenTrees.insert(OIDKey(git_tree_id(tree).pointee)).inserted { walkTree(tree, base: nil) }
                 git_tree_free(tree)
+                git_commit_free(commit)
                 result.commitsScanned += 1
             case GIT_OBJECT_TREE:
                 var tree: OpaquePointer?
@@ -151,6 +139,21 @@ final class PointerScanner {
             }
         }
         return result
+    }
+
+    /// The commit `oid` and its tree; free both.
+    private func commitAndTree(_ oid: inout git_oid) throws -> (commit: OpaquePointer, tree: OpaquePointer) {
+        var commit: OpaquePointer?
+        guard git_commit_lookup(&commit, repo.handle, &oid) == 0, let commit else {
+            throw LFSError.repository(path: repo.path, message: GitError.lastMessage(-1))
+        }
+        var tree: OpaquePointer?
+        guard git_commit_tree(&tree, commit) == 0, let tree else {
+            let message = GitError.lastMessage(-1)
+            git_commit_free(commit)
+            throw LFSError.repository(path: repo.path, message: message)
+        }
+        return (commit, tree)
     }
 
     /// A first scan covers all of history. When no object in the database is a pointer (or a malformed
