@@ -16,6 +16,8 @@ struct AddCommand: ParsableCommand {
     @Flag(name: .customLong("no-prune"), help: "Keep refs that were deleted upstream.") var noPrune = false
     @Option(help: "Which upstream refs to mirror: all, heads-tags (branches and tags, no refs/pull/*), or patterns like 'refs/heads/*,!refs/heads/tmp/*'.")
     var refs: String = "all"
+    @Option(name: .customLong("max-rate"), help: "Cap this mirror's git and LFS transfers together, e.g. 5MB/s (host and global caps: config.toml).")
+    var maxRate: String?
     @Flag(name: .customLong("insecure-tls"), help: "Do not verify the upstream's TLS certificate.") var insecureTLS = false
     @Flag(name: .customLong("private"), help: "Serve this mirror only to clients with a token (or over SSH); others are told it does not exist.")
     var isPrivate = false
@@ -33,6 +35,7 @@ struct AddCommand: ParsableCommand {
         mirror.lfsURL = lfsURL
         mirror.prune = !noPrune
         mirror.refFilter = try RefFilter.parse(refs)
+        mirror.maxRate = try maxRate.map { try AuditOptions.parseRate($0) }
         mirror.insecureTLS = insecureTLS
         mirror.isPrivate = isPrivate
         if let lfsKeep { mirror.lfsKeep = try LFSKeepPolicy.parse(lfsKeep) }

@@ -16,6 +16,8 @@ struct EditCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Delete refs that were deleted upstream.") var prune: Bool?
     @Option(help: "Which upstream refs to mirror: all, heads-tags, or patterns (refs left out are deleted from the mirror on the next sync).")
     var refs: String?
+    @Option(name: .customLong("max-rate"), help: "Cap this mirror's git and LFS transfers together, e.g. 5MB/s ('none' to remove the cap).")
+    var maxRate: String?
     @Flag(name: .customLong("insecure-tls"), inversion: .prefixedEnableDisable, help: "Do not verify the upstream's TLS certificate.") var insecureTLS: Bool?
     @Flag(name: .customLong("private"), help: "Serve it only to clients with a token (or over SSH).") var makePrivate = false
     @Flag(name: .customLong("public"), help: "Serve it to everyone the server lets in.") var makePublic = false
@@ -32,12 +34,13 @@ struct EditCommand: ParsableCommand {
         let mode = try lfs.map { try LFSMode.parse($0) }
         if let lfsURL, lfsURL != "default" { _ = try UpstreamURL(lfsURL) }
         let filter = try refs.map { try RefFilter.parse($0) }
+        let rate: Int64?? = try maxRate.map { $0 == "none" ? nil : try AuditOptions.parseRate($0) }
         let keep = try lfsKeep.map { try LFSKeepPolicy.parse($0) }
         if let lfsArchive, lfsArchive != "none" { try Mirror.validateArchive(lfsArchive) }
         guard !(makePrivate && makePublic) else { throw ValidationError("--private and --public contradict each other: give one") }
-        guard url != nil || seconds != nil || mode != nil || lfsURL != nil || prune != nil || filter != nil || insecureTLS != nil || makePrivate || makePublic
+        guard url != nil || seconds != nil || mode != nil || lfsURL != nil || prune != nil || filter != nil || rate != nil || insecureTLS != nil || makePrivate || makePublic
                 || keep != nil || lfsArchive != nil else {
-            throw ValidationError("nothing to change: give --url, --interval, --lfs, --lfs-url, --lfs-keep, --lfs-archive, --prune/--no-prune, --refs, --private/--public or --enable-insecure-tls/--disable-insecure-tls")
+            throw ValidationError("nothing to change: give --url, --interval, --lfs, --lfs-url, --lfs-keep, --lfs-archive, --prune/--no-prune, --refs, --max-rate, --private/--public or --enable-insecure-tls/--disable-insecure-tls")
         }
         let (home, catalog) = try global.open()
         if let lfsArchive, lfsArchive != "none" { try home.validateArchive(lfsArchive) }
@@ -48,6 +51,7 @@ struct EditCommand: ParsableCommand {
         if let lfsURL { mirror.lfsURL = lfsURL == "default" ? nil : lfsURL }
         if let prune { mirror.prune = prune }
         if let filter { mirror.refFilter = filter }
+        if let rate { mirror.maxRate = rate }
         if let insecureTLS { mirror.insecureTLS = insecureTLS }
         if makePrivate || makePublic { mirror.isPrivate = makePrivate }
         if let keep { mirror.lfsKeep = keep }

@@ -61,6 +61,7 @@ struct ShowCommand: ParsableCommand {
             ("lfs on disk", "\(lfsDisk.objects) object(s): \(ByteFormat.format(lfsDisk.ownBytes)) its own, \(ByteFormat.format(lfsDisk.sharedBytes)) hard-linked with other mirrors (stored once)"),
             ("prune", m.prune ? "yes" : "no"),
             ("ref filter", m.refFilter.description),
+            ("max rate", m.maxRate.map { ByteFormat.rate(Double($0)) } ?? "none of its own (host and global caps in config.toml)"),
             ("last audit", s.lastAuditAt.map { "\(s.lastAuditResult ?? "?"), \(TimeFormat.lag(now.timeIntervalSince($0))) ago" } ?? "never"),
         ]
         if m.isPrivate { lines.append(("visibility", "private: served only with a token or over SSH")) }

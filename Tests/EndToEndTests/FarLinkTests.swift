@@ -138,3 +138,47 @@ struct RefFilterMirrorTests {
         #expect(try env.sql("SELECT refs IS NULL FROM mirror")[0][0] == "1")
     }
 }
+
+@Suite("bandwidth caps: mirrors of one host share its max_rate")
+struct BandwidthCapTests {
+    @Test("two mirrors of one host capped at 5MB/s together hold it within 10 % over 20 s")
+    func hostCapHolds() throws {
+        let env = try TestEnv("max-rate")
+        let daemon = try GitDaemon.start(env: env, root: env.path("served"))
+        for name in ["a", "b"] {
+            let upstream = try Upstream(env: env, servedRoot: daemon.root, name: name)
+            try Shell.run("/bin/dd", ["if=/dev/urandom", "of=" + upstream.work + "/weights.bin", "bs=1M", "count=55", "status=none"])
+            try Shell.git(["add", "weights.bin"], cwd: upstream.work)
+            try Shell.git(["commit", "-q", "-m", "weights"], cwd: upstream.work)
+            try upstream.push(["main"])
+            try env.md("add", name, daemon.url(name), "--lfs", "off")
+        }
+        try "[hosts.\"127.0.0.1\"]\nmax_rate = \"5MB/s\"\n".write(toFile: env.home + "/config.toml", atomically: true, encoding: .utf8)
+        let started = Date()
+        let r = try env.md("sync", "a", "b", "--json")
+        let took = Date().timeIntervalSince(started)
+        let runs = (try env.json(r) as! [[String: Any]]).compactMap { $0["run"] as? [String: Any] }
+        let bytes = runs.reduce(0) { $0 + ($1["bytes_received"] as? Int ?? 0) }
+        #expect(runs.count == 2 && bytes > 110_000_000, "\(runs)")
+        let rate = Double(bytes) / took
+        print("bandwidth cap: \(bytes) bytes in \(String(format: "%.1f", took)) s = \(String(format: "%.2f", rate / 1e6)) MB/s against a 5 MB/s host cap")
+        #expect(rate <= 5_500_000 && rate >= 4_500_000, "both syncs together: \(bytes) bytes in \(took) s = \(rate) B/s against 5 MB/s")
+    }
+
+    @Test("--max-rate per mirror: shown, exported, removed with none; bad rates and bad config are one line")
+    func mirrorCapSettings() throws {
+        let env = try TestEnv("max-rate-settings")
+        try env.md("add", "a", "git://127.0.0.1:9/a.git", "--max-rate", "2MB/s")
+        #expect((try env.json(env.md("show", "a", "--json")) as! [String: Any])["max_rate"] as? Int == 2_000_000)
+        #expect(try env.md("export").stdout.contains("max_rate = \"2000000\""))
+        for bad in ["10", "fast", "5XB/s"] {
+            let r = try env.md("edit", "a", "--max-rate", bad)
+            #expect(r.status == 2 && r.stderr.split(separator: "\n").count == 1, "\(r)")
+        }
+        #expect(try env.md("edit", "a", "--max-rate", "none").status == 0)
+        #expect((try env.json(env.md("show", "a", "--json")) as! [String: Any])["max_rate"] is NSNull)
+        try "[hosts.\"example.org\"]\nmax_rate = \"fast\"\n".write(toFile: env.home + "/config.toml", atomically: true, encoding: .utf8)
+        let r = try env.md("sync", "a")
+        #expect(r.status != 0 && r.stderr.contains("max_rate must be a rate"), "\(r)")
+    }
+}

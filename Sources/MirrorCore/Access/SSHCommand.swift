@@ -40,8 +40,8 @@ public struct SSHCommand: Sendable, Equatable {
         "pause": Spec(permission: .pause, valueFlags: ["--reason"], minArgs: 1, maxArgs: 1, cli: "pause"),
         "resume": Spec(permission: .resume, minArgs: 1, maxArgs: 1, cli: "resume"),
         "cancel": Spec(permission: .cancel, minArgs: 1, maxArgs: 1, cli: "cancel"),
-        "add": Spec(permission: .add, flags: ["--no-prune", "--private"], valueFlags: ["--interval", "--lfs", "--lfs-url", "--lfs-keep", "--refs"], minArgs: 2, maxArgs: 2, cli: "add"),
-        "edit": Spec(permission: .edit, flags: ["--prune", "--no-prune", "--private", "--public"], valueFlags: ["--url", "--interval", "--lfs", "--lfs-url", "--lfs-keep", "--refs"],
+        "add": Spec(permission: .add, flags: ["--no-prune", "--private"], valueFlags: ["--interval", "--lfs", "--lfs-url", "--lfs-keep", "--refs", "--max-rate"], minArgs: 2, maxArgs: 2, cli: "add"),
+        "edit": Spec(permission: .edit, flags: ["--prune", "--no-prune", "--private", "--public"], valueFlags: ["--url", "--interval", "--lfs", "--lfs-url", "--lfs-keep", "--refs", "--max-rate"],
                      minArgs: 1, maxArgs: 1, cli: "edit"),
         "remove": Spec(permission: .remove, flags: ["--yes", "--keep-data"], minArgs: 1, maxArgs: 1, cli: "remove"),
         "access": Spec(permission: .access, flags: ["--json"], minArgs: 1, maxArgs: 1, cli: "access"),
@@ -117,8 +117,8 @@ public struct SSHCommand: Sendable, Equatable {
       pause NAME [--reason WORD]               operator
       resume NAME                              operator
       cancel JOB|NAME                          operator
-      add NAME URL [--interval 2h] [--lfs auto|on|off] [--lfs-url URL] [--lfs-keep POLICY] [--no-prune] [--refs FILTER] [--private]   admin
-      edit NAME [--url URL] [--interval 2h] [--lfs MODE] [--lfs-url URL|default] [--lfs-keep POLICY] [--prune|--no-prune] [--refs FILTER] [--private|--public]   admin
+      add NAME URL [--interval 2h] [--lfs auto|on|off] [--lfs-url URL] [--lfs-keep POLICY] [--no-prune] [--refs FILTER] [--max-rate RATE] [--private]   admin
+      edit NAME [--url URL] [--interval 2h] [--lfs MODE] [--lfs-url URL|default] [--lfs-keep POLICY] [--prune|--no-prune] [--refs FILTER] [--max-rate RATE|none] [--private|--public]   admin
                                                POLICY: all, refs, tags:N, or refs/heads/*,!refs/pull/*
                                                (--lfs-archive is set on the host itself, not over SSH)
       remove NAME --yes [--keep-data]          admin

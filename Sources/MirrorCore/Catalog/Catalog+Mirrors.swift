@@ -72,6 +72,7 @@ extension Catalog {
         if existing.insecureTLS != mirror.insecureTLS { changes.append("insecure-tls \(mirror.insecureTLS)") }
         if existing.isPrivate != mirror.isPrivate { changes.append(mirror.isPrivate ? "private" : "public") }
         if existing.refFilter != mirror.refFilter { changes.append("refs \(mirror.refFilter)") }
+        if existing.maxRate != mirror.maxRate { changes.append("max-rate \(mirror.maxRate.map { ByteFormat.rate(Double($0)) } ?? "none")") }
         if existing.lfsKeep != mirror.lfsKeep { changes.append("lfs-keep \(mirror.lfsKeep)") }
         if existing.lfsArchive != mirror.lfsArchive { changes.append("lfs-archive \(mirror.lfsArchive ?? "none")") }
         guard !changes.isEmpty else { return false }
@@ -84,6 +85,7 @@ extension Catalog {
         existing.insecureTLS = mirror.insecureTLS
         existing.isPrivate = mirror.isPrivate
         existing.refFilter = mirror.refFilter
+        existing.maxRate = mirror.maxRate
         existing.lfsKeep = mirror.lfsKeep
         existing.lfsArchive = mirror.lfsArchive
         try existing.update(db)

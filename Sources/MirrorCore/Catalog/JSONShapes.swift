@@ -16,6 +16,7 @@ public enum JSONShapes {
             "lfs_archive": m.lfsArchive as Any,
             "prune": m.prune,
             "ref_filter": m.refFilter.description,
+            "max_rate": m.maxRate as Any,
             "insecure_tls": m.insecureTLS,
             "private": m.isPrivate,
             "status": st.status.rawValue,

@@ -15,6 +15,9 @@ public struct Mirror: Sendable, Equatable, Identifiable {
     public var isPrivate: Bool
     /// Which upstream refs the mirror keeps (`--refs`; everything by default).
     public var refFilter: RefFilter
+    /// Bytes a second this mirror's git and LFS transfers may take together (`--max-rate`); nil: no cap of
+    /// its own (the host's and the global cap still apply).
+    public var maxRate: Int64?
     /// Which LFS objects stay in the mirror's store (`--lfs-keep`); the rest go to the trash or the archive.
     public var lfsKeep: LFSKeepPolicy = .all
     /// Where objects out of the retention policy go instead of the trash (`--lfs-archive`): kept there,
@@ -81,6 +84,7 @@ extension Mirror: CatalogRecord {
         case insecureTLS = "insecureTls"
         case isPrivate = "private"
         case refFilter = "refs"
+        case maxRate
     }
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -93,6 +97,7 @@ extension Mirror: CatalogRecord {
                   refFilter: (row["refs"] as String?).flatMap { try? RefFilter.parse($0) } ?? .all,
                   createdAt: Catalog.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0))
         id = row["id"]
+        maxRate = row["max_rate"]
         lfsKeep = LFSKeepPolicy(stored: row["lfs_keep"])
         lfsArchive = row["lfs_archive"]
     }

@@ -11,7 +11,7 @@ import TOMLKit
 /// lfs = "auto"
 /// ```
 public enum MirrorList {
-    public static let knownKeys = ["name", "upstream", "interval", "lfs", "lfs_url", "prune", "insecure_tls", "private", "lfs_keep", "lfs_archive", "refs"]
+    public static let knownKeys = ["name", "upstream", "interval", "lfs", "lfs_url", "prune", "insecure_tls", "private", "lfs_keep", "lfs_archive", "refs", "max_rate"]
 
     /// Parses and validates a whole file; any error names the entry and key, and nothing is applied.
     public static func parse(_ text: String, file: String) throws -> [Mirror] {
@@ -68,6 +68,9 @@ public enum MirrorList {
                 mirror.insecureTLS = try bool("insecure_tls", default: false)
                 mirror.isPrivate = try bool("private", default: false)
                 if let refs = try string("refs", required: false) { mirror.refFilter = try RefFilter.parse(refs) }
+                if let rate = try string("max_rate", required: false) {
+                    do { mirror.maxRate = try AuditOptions.parseRate(rate) } catch { throw fail("'max_rate' \(error)") }
+                }
                 if let keep = try string("lfs_keep", required: false) { mirror.lfsKeep = try LFSKeepPolicy.parse(keep) }
                 mirror.lfsArchive = try string("lfs_archive", required: false)
                 mirrors.append(try mirror.validated())
@@ -93,6 +96,7 @@ public enum MirrorList {
             if m.insecureTLS { out += "insecure_tls = true\n" }
             if m.isPrivate { out += "private = true\n" }
             if !m.refFilter.isAll { out += "refs = \(tomlString(m.refFilter.description))\n" }
+            if let rate = m.maxRate { out += "max_rate = \(tomlString(String(rate)))\n" }
             if m.lfsKeep != .all { out += "lfs_keep = \(tomlString(m.lfsKeep.description))\n" }
             if let archive = m.lfsArchive { out += "lfs_archive = \(tomlString(archive))\n" }
         }

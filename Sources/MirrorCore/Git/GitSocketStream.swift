@@ -12,6 +12,8 @@ public struct GitTransferLimits: Sendable {
     public var stallTimeout: TimeInterval
     /// Seconds a TCP connection may take to be set up.
     public var connectTimeout: TimeInterval
+    /// Bandwidth caps every byte received takes from (`TransferBudget`).
+    var buckets: [TokenBucket] = []
 
     public static let defaultStallTimeout: TimeInterval = 60
 
@@ -187,6 +189,11 @@ final class GitSocketStream {
     private func read(_ fd: Int32, _ data: UnsafeMutableRawPointer, _ length: Int) -> Int {
         while true {
             let n = recv(fd, data, length, 0)
+            if n > 0, !settings.limits.buckets.isEmpty,
+               !TransferBudget.take(n, from: settings.limits.buckets, isCancelled: settings.isCancelled) {
+                _ = fail("cancelled")
+                return -1
+            }
             if n >= 0 { return n }
             guard errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR else {
                 _ = fail("error receiving data from \(host): \(String(cString: strerror(errno)))")

@@ -110,6 +110,8 @@ public struct Syncer: Sendable {
         if isCancelled() { throw GitError.cancelled }
         let host = (try? UpstreamURL(mirror.upstream))?.host ?? "local"
         let session = try RemoteSession(repository: repo, url: mirror.upstream, context: context)
+        var transferLimits = transferLimits
+        transferLimits.buckets = TransferBudget.shared.buckets(for: mirror)
         hostGate?.enterListing(host)
         let listed = Result { try transferLimits.apply(isCancelled: isCancelled) { try session.list() } }
         hostGate?.leaveListing(host)

@@ -61,6 +61,7 @@ public final class Engine: @unchecked Sendable {
         self.id = id ?? Self.makeId()
         self.logger = logger ?? Logger(label: "mirrordeck.engine")
         self.gate = HostGate(limit: config.perHostFetches)
+        TransferBudget.shared.configure(global: config.maxRate, hosts: config.hostRates)
     }
 
     /// A fresh engine id: host, pid and a random part.

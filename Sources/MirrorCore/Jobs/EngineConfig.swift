@@ -12,6 +12,10 @@ import TOMLKit
 /// retry_base_seconds = 60   # first retry after a failure; doubles up to the interval
 /// pause_after_failures = 10 # consecutive failures before a mirror is paused
 /// stall_timeout = 60        # seconds without a byte before a git or LFS transfer counts as stalled
+/// max_rate = "50MB/s"       # all git and LFS transfers together (default: no cap)
+///
+/// [hosts."github.com"]
+/// max_rate = "20MB/s"       # every transfer from one upstream host together
 /// ```
 public struct EngineConfig: Sendable, Equatable {
     public static let defaultLeaseTimeout: TimeInterval = 10
@@ -37,11 +41,15 @@ public struct EngineConfig: Sendable, Equatable {
     public var diskReserve = DiskReserve.default
     /// Seconds without a byte from an upstream before a git or LFS transfer is stalled (`stall_timeout`).
     public var stallTimeout = GitTransferLimits.defaultStallTimeout
+    /// Bytes a second for all transfers together (`[engine] max_rate`), and per upstream host (`[hosts."HOST"]
+    /// max_rate`); nil and absent hosts: no cap.
+    public var maxRate: Int64?
+    public var hostRates: [String: Int64] = [:]
 
     public init() {}
 
     public static let knownKeys = ["max_syncs", "max_lfs", "max_verify", "verify_threads", "per_host_fetches", "lease_timeout",
-                                   "retry_base_seconds", "pause_after_failures", "stall_timeout"]
+                                   "retry_base_seconds", "pause_after_failures", "stall_timeout", "max_rate"]
 
     /// Reads `[engine]` from the home's config.toml; a missing file gives the defaults.
     public static func load(home: Home) throws -> EngineConfig {
@@ -56,10 +64,24 @@ public struct EngineConfig: Sendable, Equatable {
         }
         config.maintenance = try MaintenanceConfig.load(table: table["maintenance"]?.table, file: path)
         config.diskReserve = try DiskReserve.load(table: table["storage"]?.table, file: path)
+        if let hosts = table["hosts"]?.table {
+            for host in hosts.keys {
+                guard let entry = hosts[host]?.table, Set(entry.keys).isSubset(of: ["max_rate"]) else {
+                    throw ConfigError.mirrorList(file: path, reason: "[hosts.\"\(host)\"] takes only max_rate, e.g. max_rate = \"20MB/s\"")
+                }
+                if let text = entry["max_rate"] {
+                    config.hostRates[host.lowercased()] = try rate(text.string, at: "[hosts.\"\(host)\"] max_rate", file: path)
+                }
+            }
+        }
         guard let engine = table["engine"]?.table else { return config }
         for key in engine.keys {
             guard knownKeys.contains(key) else {
                 throw ConfigError.mirrorList(file: path, reason: "unknown key '\(key)' in [engine] (known: \(knownKeys.joined(separator: ", ")))")
+            }
+            if key == "max_rate" {
+                config.maxRate = try rate(engine[key]?.string, at: "[engine] max_rate", file: path)
+                continue
             }
             let maximum = key == "retry_base_seconds" ? 86400 : key == "stall_timeout" ? 3600 : 256
             guard let value = engine[key]?.int, value >= 1, value <= maximum else {
@@ -79,6 +101,13 @@ public struct EngineConfig: Sendable, Equatable {
             }
         }
         return config
+    }
+
+    private static func rate(_ text: String?, at key: String, file: String) throws -> Int64 {
+        guard let text, let value = try? AuditOptions.parseRate(text) else {
+            throw ConfigError.mirrorList(file: file, reason: "\(key) must be a rate such as \"20MB/s\" (at least 64KiB/s)")
+        }
+        return value
     }
 
     /// Slots per job kind.

@@ -37,6 +37,8 @@ final class LFSTransferWorker {
     /// Other mirrors that point at an object (after waiting for another worker, its verified copy may be there).
     let holders: (LFSOID) -> [String]
     let curl = CurlHandle()
+    /// The bandwidth caps this mirror's downloads take from.
+    let buckets: [TokenBucket]
     /// Where a download's bytes gather before each write (one per worker, reused).
     private let writeBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
 
@@ -49,6 +51,7 @@ final class LFSTransferWorker {
         self.isCancelled = isCancelled
         self.refresh = refresh
         self.holders = holders
+        buckets = TransferBudget.shared.buckets(for: mirror)
     }
 
     deinit { writeBuffer.deallocate() }
@@ -296,7 +299,7 @@ final class LFSTransferWorker {
             pending = 0
             return true
         }
-        let callbacks = CurlHandle.Callbacks(isCancelled: isCancelled) { [tracker] cb, chunk in
+        let callbacks = CurlHandle.Callbacks(isCancelled: isCancelled) { [tracker, buckets, isCancelled] cb, chunk in
             if !decided {
                 decided = true
                 let length = cb.headers["content-length"].flatMap { Int64($0) }
@@ -340,7 +343,8 @@ final class LFSTransferWorker {
                 if pending == buffer.count, !flush() { return false }
             }
             written += n
-            return true
+            // The mirror's, its host's and the global bandwidth caps (curl waits while this sleeps).
+            return buckets.isEmpty || TransferBudget.take(chunk.count, from: buckets, isCancelled: isCancelled)
         }
         let response = curl.perform(request, callbacks: callbacks)
         if abort == nil, writing { _ = flush() } // what arrived is kept, also when the connection broke
