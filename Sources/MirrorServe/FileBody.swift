@@ -35,13 +35,15 @@ final class FileBody: Sendable {
             let body = FileBody(handle: handle, offset: offset, count: count) { result in
                 continuation.resume(with: result.mapError { $0 as Error })
             }
-            channel.eventLoop.execute {
+            let offer = {
                 guard let handler = try? channel.pipeline.syncOperations.handler(type: FileBodyHandler.self) else {
                     body.finish(.failure(FileBodyFailed(sent: 0, reason: "the connection has no file body handler")))
                     return
                 }
                 handler.offer(body)
             }
+            // Request handling runs on the connection's loop (``EventLoopTaskExecutor``): no hop needed there.
+            if channel.eventLoop.inEventLoop { offer() } else { channel.eventLoop.execute(offer) }
         }
     }
 }
@@ -180,6 +182,8 @@ struct ServeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     }
 
     func handle(value asyncChannel: Value, logger: Logger) async {
-        await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+        await withTaskExecutorPreference(EventLoopTaskExecutor(asyncChannel.channel.eventLoop)) {
+            await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+        }
     }
 }
