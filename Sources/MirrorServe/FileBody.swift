@@ -144,7 +144,11 @@ final class FileBodyHandler: ChannelOutboundHandler, RemovableChannelHandler {
             switch result {
             case .success:
                 sent += n
-                writeNext(context: context)
+                // The next region goes out on a later turn of the loop, not inside this flush: NIO keeps
+                // flushing while writes complete, so a fast client would otherwise take its whole object in one
+                // turn while every other connection on this loop, and new requests, wait (nginx's
+                // sendfile_max_chunk is the same bound).
+                context.eventLoop.assumeIsolated().execute { [self] in writeNext(context: context) }
             case let .failure(error):
                 self.current = nil
                 current.finish(.failure(FileBodyFailed(sent: sent, reason: "\(error)")))
