@@ -35,7 +35,7 @@ final class FileBody: Sendable {
             let body = FileBody(handle: handle, offset: offset, count: count) { result in
                 continuation.resume(with: result.mapError { $0 as Error })
             }
-            let offer = {
+            let offer: @Sendable () -> Void = {
                 guard let handler = try? channel.pipeline.syncOperations.handler(type: FileBodyHandler.self) else {
                     body.finish(.failure(FileBodyFailed(sent: 0, reason: "the connection has no file body handler")))
                     return
