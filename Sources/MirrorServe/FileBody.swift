@@ -35,13 +35,15 @@ final class FileBody: Sendable {
             let body = FileBody(handle: handle, offset: offset, count: count) { result in
                 continuation.resume(with: result.mapError { $0 as Error })
             }
-            channel.eventLoop.execute {
+            let offer: @Sendable () -> Void = {
                 guard let handler = try? channel.pipeline.syncOperations.handler(type: FileBodyHandler.self) else {
                     body.finish(.failure(FileBodyFailed(sent: 0, reason: "the connection has no file body handler")))
                     return
                 }
                 handler.offer(body)
             }
+            // Request handling runs on the connection's loop (``EventLoopTaskExecutor``): no hop needed there.
+            if channel.eventLoop.inEventLoop { offer() } else { channel.eventLoop.execute(offer) }
         }
     }
 }
@@ -142,7 +144,11 @@ final class FileBodyHandler: ChannelOutboundHandler, RemovableChannelHandler {
             switch result {
             case .success:
                 sent += n
-                writeNext(context: context)
+                // The next region goes out on a later turn of the loop, not inside this flush: NIO keeps
+                // flushing while writes complete, so a fast client would otherwise take its whole object in one
+                // turn while every other connection on this loop, and new requests, wait (nginx's
+                // sendfile_max_chunk is the same bound).
+                context.eventLoop.assumeIsolated().execute { [self] in writeNext(context: context) }
             case let .failure(error):
                 self.current = nil
                 current.finish(.failure(FileBodyFailed(sent: sent, reason: "\(error)")))
@@ -180,6 +186,8 @@ struct ServeHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     }
 
     func handle(value asyncChannel: Value, logger: Logger) async {
-        await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+        await withTaskExecutorPreference(EventLoopTaskExecutor(asyncChannel.channel.eventLoop)) {
+            await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+        }
     }
 }

@@ -48,8 +48,15 @@ extension ServeResponder {
             guard encoding == "gzip" || encoding == "x-gzip" else {
                 throw Failure(.unsupportedMediaType, "unsupported Content-Encoding \(encoding): use gzip or none")
             }
+            // Up to 64 MiB of inflating is CPU work for a thread of its own, not for the connection's event loop.
+            let compressed = bytes
+            let inflated: Result<[UInt8], Error> = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    continuation.resume(returning: Result { try Gunzip.inflate(compressed, limit: Self.maxUploadPackRequest) })
+                }
+            }
             do {
-                bytes = try Gunzip.inflate(bytes, limit: Self.maxUploadPackRequest)
+                bytes = try inflated.get()
             } catch {
                 throw Failure(.badRequest, "bad request body: \(error)")
             }

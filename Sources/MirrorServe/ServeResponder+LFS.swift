@@ -80,7 +80,7 @@ extension ServeResponder {
 
     /// Whether `oid` can be served from `mirror`: only objects the mirror's LFS set references are.
     func objectAvailability(mirror: Mirror, oid: LFSOID, size: Int64?, scanned: Bool) -> Availability {
-        guard let row = try? server.catalog.lfsObject(mirrorId: mirror.id!, oid: oid) else {
+        guard let row = server.lookup.lfsObject(mirrorId: mirror.id!, oid: oid) else {
             return .missing(code: 404, message: scanned ? "object not referenced by \(mirror.name)" : "not mirrored yet: \(mirror.name)'s LFS objects have not been scanned")
         }
         if let size, size != row.size {

@@ -113,7 +113,7 @@ struct ServeResponder: HTTPResponder {
         // Which mirror: unknown, private-without-credentials and out-of-scope all read the same.
         let name = route.mirror!
         let notFound = Failure(.notFound, "no mirror called \(name) here", lfs: isLFS)
-        guard let mirror = try? server.catalog.mirror(named: name) else { throw notFound }
+        guard let mirror = server.lookup.mirror(named: name) else { throw notFound }
         if mirror.isPrivate && identity == nil { throw notFound }
         if let identity, !identity.mayRead(name) { throw notFound }
         x.entry.mirror = name

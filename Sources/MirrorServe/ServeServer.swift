@@ -76,6 +76,7 @@ public final class ServeServer: Sendable {
     let accessLog: AccessLogger
     let pullThrough: PullThrough?
     let auth: ServeAuth
+    let lookup: ServeLookup
     let git: String
 
     public init(home: Home, catalog: Catalog, options: ServeOptions, logger: Logger,
@@ -91,6 +92,7 @@ public final class ServeServer: Sendable {
         accessLog = AccessLogger(catalog: catalog, toStderr: options.logToStderr, metrics: metrics)
         pullThrough = options.pullThrough ? PullThrough(sync: LFSSync(home: home, catalog: catalog), metrics: metrics) : nil
         auth = ServeAuth(catalog: catalog, key: try ServeToken.signingKey(home: home))
+        lookup = ServeLookup(catalog: catalog)
     }
 
     /// The HTTP service, for a service group (the daemon runs it beside its own).

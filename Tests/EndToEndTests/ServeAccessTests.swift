@@ -52,6 +52,28 @@ struct ServeAccessTests {
         #expect(out.contains("refs/heads/main"))
     }
 
+    @Test("a running server sees catalog changes made by other processes at once: privacy and LFS sets are not served from a stale cache")
+    func catalogChangesReachARunningServer() throws {
+        let w = try serveTests.world("serve-changes")
+        let env = w.env
+        let serve = try ServeProcess.start(env: env)
+        let row = try env.sql("SELECT o.oid FROM lfs_object o JOIN mirror m ON m.id = o.mirror_id WHERE m.name = 'model' AND o.size = 70000")
+        let objectURL = serve.url("model") + "/info/lfs/objects/" + row[0][0]
+        // Asked twice, so the answers are in the server's cache before anything changes.
+        for _ in 0..<2 {
+            let reply = try HTTP.request(objectURL, env: env)
+            #expect(reply.status == 200 && reply.body == w.files["b.bin"])
+        }
+        #expect(try env.md("edit", "model", "--private").status == 0)
+        #expect(try HTTP.request(objectURL, env: env).status == 404, "a mirror made private is not served anonymously")
+        #expect(try env.md("edit", "model", "--public").status == 0)
+        #expect(try HTTP.request(objectURL, env: env).status == 200)
+        // An object the mirror's LFS set no longer references is not served, though its file is still there.
+        try env.sqlWrite("DELETE FROM lfs_object WHERE oid = '\(row[0][0])'")
+        #expect(try HTTP.request(objectURL, env: env).status == 404)
+        #expect(FileManager.default.fileExists(atPath: env.mirrorPath("model") + "/lfs/objects/\(row[0][0].prefix(2))/\(row[0][0].dropFirst(2).prefix(2))/\(row[0][0])"))
+    }
+
     @Test("over real sshd: git clone ssh://, git lfs pull through git-lfs-authenticate, pushes refused for every role")
     func overSSH() throws {
         let w = try serveTests.world("serve-ssh")
