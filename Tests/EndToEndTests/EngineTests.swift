@@ -21,7 +21,8 @@ struct EngineTests {
         let packDir = env.mirrorPath(name) + "/objects/pack"
         try eventually(timeout: 30, "pack data arriving for \(name)") {
             ((try? FileManager.default.contentsOfDirectory(atPath: packDir)) ?? []).contains { file in
-                guard file.hasPrefix("pack_git2_") else { return false }
+                // git's index-pack receives into tmp_pack_*, libgit2's own indexer into pack_git2_*.
+                guard file.hasPrefix("tmp_pack_") || file.hasPrefix("pack_git2_") else { return false }
                 return ((try? FileManager.default.attributesOfItem(atPath: packDir + "/" + file)[.size] as? Int) ?? 0) > 1 << 20
             }
         }

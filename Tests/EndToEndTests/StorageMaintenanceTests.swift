@@ -97,6 +97,9 @@ struct StorageMaintenanceTests {
         let due = try env.sql("SELECT maintenance_due FROM mirror_storage")
         #expect(due.first?.first?.hasSuffix("packs (more than 20)") == true, "\(due)")
         let refsBefore = try Upstream.refs(of: mirror)
+        func directorySize(_ path: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 }
+        let packDirBefore = directorySize(mirror + "/objects/pack")
+        #expect(packDirBefore > 16 << 10, "\(packsBefore) packs grew objects/pack to \(packDirBefore) bytes")
 
         let loop = CloneLoop(url: "file://" + mirror, scratch: env.path("clones"))
         try eventually(timeout: 30, "a first clone") { loop.succeeded >= 1 || !loop.failures.isEmpty }
@@ -113,6 +116,9 @@ struct StorageMaintenanceTests {
         #expect(files.filter { $0.hasSuffix(".pack") }.count == 1, "\(files)")
         #expect(files.filter { $0.hasSuffix(".bitmap") }.count == 1, "\(files)")
         #expect(FileManager.default.fileExists(atPath: mirror + "/objects/info/commit-graph"))
+        // The directory that held 900 entries was swapped for a fresh one, with clones running.
+        #expect(directorySize(mirror + "/objects/pack") <= 16 << 10, "objects/pack compacted from \(packDirBefore) bytes")
+        #expect(!FileManager.default.fileExists(atPath: mirror + "/objects/pack.compact"))
         _ = try Shell.git(["fsck", "--full", "--no-progress"], cwd: mirror)
         #expect(try Upstream.refs(of: mirror) == refsBefore)
         #expect(try Upstream.refs(of: mirror) == Upstream.refs(of: upstream.bare))

@@ -41,6 +41,54 @@ public struct GitMaintenance: Sendable {
             onStep(step == "config" ? "configuring" : step == "repack" ? "repacking" : step)
             try Self.run(git: git, arguments: ["-C", path] + command, isCancelled: isCancelled)
         }
+        if Self.packDirectoryNeedsCompacting(path + "/objects/pack") {
+            onStep("compacting")
+            Self.compactPackDirectory(path + "/objects/pack")
+        }
+    }
+
+    /// ext4 never shrinks a directory: after a mirror's 1,000 incremental packs are repacked into one,
+    /// `objects/pack` keeps the size it grew to for their 3,000 entries (172 KiB in the storage benchmark, 4 %
+    /// of that mirror). Past 16 KiB it is worth replacing.
+    static func packDirectoryNeedsCompacting(_ dir: String) -> Bool {
+        var st = stat()
+        return stat(dir, &st) == 0 && st.st_size > 16 << 10
+    }
+
+    /// Replaces `dir` by a fresh directory holding hard links to the same files, swapped in with
+    /// `renameat2(RENAME_EXCHANGE)`: a reader listing the directory sees the old one or the new one, each
+    /// with every file, and open files are the same inodes. The caller holds the mirror's lock, so no pack is
+    /// being added meanwhile; one that appears anyway is linked into the new directory before the old goes.
+    /// A crash leaves `<dir>.compact` (the fresh or the old directory, its files linked in `dir` too), which
+    /// the next compaction removes. Anything unexpected leaves `dir` as it was.
+    static func compactPackDirectory(_ dir: String) {
+        let fm = FileManager.default
+        let other = dir + ".compact"
+        try? fm.removeItem(atPath: other)
+        var st = stat()
+        guard stat(dir, &st) == 0, mkdir(other, st.st_mode & 0o7777) == 0 else { return }
+        guard let names = try? fm.contentsOfDirectory(atPath: dir),
+              names.allSatisfy({ link(dir + "/" + $0, other + "/" + $0) == 0 }),
+              exchange(other, dir) else {
+            try? fm.removeItem(atPath: other)
+            return
+        }
+        // `other` is the old directory now.
+        for name in (try? fm.contentsOfDirectory(atPath: other)) ?? [] {
+            if !fm.fileExists(atPath: dir + "/" + name) { _ = link(other + "/" + name, dir + "/" + name) }
+            unlink(other + "/" + name)
+        }
+        rmdir(other)
+    }
+
+    /// glibc's `renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)`, looked up at run time (the Glibc module
+    /// does not export it); false where the kernel or filesystem cannot exchange.
+    private static func exchange(_ a: String, _ b: String) -> Bool {
+        typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+        guard let symbol = dlsym(nil, "renameat2") else { return false } // nil: RTLD_DEFAULT
+        let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
+        let AT_FDCWD: Int32 = -100, RENAME_EXCHANGE: UInt32 = 1 << 1
+        return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0
     }
 
     /// The `git` on the PATH (or /usr/bin/git).
