@@ -39,7 +39,8 @@ unset MIRRORDECK_HOME
 PIDS=()
 cleanup() {
     local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    # fcgiwrap -c 16 forks its workers: they outlive a parent killed alone.
+    for p in "${PIDS[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     PIDS=()
 }
