@@ -96,12 +96,19 @@ struct StorageDiskFullTests {
         let filler = env.home + "/filler"
         let first = try env.lfsStart("fetch", ["big", "--disk-reserve", "0%", "--retries", "0"])
         try eventually(timeout: 30, "4 MiB in the .part") { (LFSStore_size(part) ?? 0) > 4 << 20 || !first.isRunning }
-        // Fill the filesystem to the last 64 KiB while the download runs.
-        var st = statvfs()
-        try #require(statvfs(env.home, &st) == 0)
-        let free = Int64(st.f_bavail) * Int64(st.f_frsize)
-        let fill = try Shell.run("/usr/bin/fallocate", ["-l", String(free - (64 << 10)), filler])
-        try #require(fill.status == 0, "\(fill)")
+        // Fill the filesystem to its last few KiB while the download runs. The download keeps writing between
+        // reading the free space and the fallocate, so a fill that no longer fits is tried again smaller.
+        var fill = ProcessResult(status: -1, stdout: "", stderr: "")
+        var filled = false
+        for margin in [64 << 10, 512 << 10, 2 << 20, 8 << 20] {
+            var st = statvfs()
+            try #require(statvfs(env.home, &st) == 0)
+            let free = Int64(st.f_bavail) * Int64(st.f_frsize)
+            guard free > Int64(margin) else { filled = true; break } // the download got there first
+            fill = try Shell.run("/usr/bin/fallocate", ["-l", String(free - Int64(margin)), filler])
+            if fill.status == 0 { filled = true; break }
+        }
+        try #require(filled || !first.isRunning, "\(fill)")
         let failed = first.wait()
         #expect(failed.status == 1, "\(failed)")
         let output = failed.stdout + failed.stderr
