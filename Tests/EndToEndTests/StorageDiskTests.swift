@@ -140,3 +140,48 @@ private func LFSStore_size(_ path: String) -> Int64? {
     guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
     return Int64(st.st_size)
 }
+
+@Suite("storage over time: a disk that fills up during a git fetch")
+struct StorageDiskFullGitTests {
+    @Test("a pack that does not fit: the sync fails with 'No space left on device', refs and catalog sound; with room the next sync completes")
+    func packFillsTheDisk() throws {
+        guard getuid() == 0 else {
+            Issue.record("this test mounts a tmpfs and needs root")
+            return
+        }
+        let env = try TestEnv("packfull")
+        let daemon = try GitDaemon.start(env: env, root: env.path("served"))
+        let upstream = try Upstream(env: env, servedRoot: daemon.root, name: "lib")
+        try FileManager.default.createDirectory(atPath: env.home, withIntermediateDirectories: true)
+        let mount = try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", env.home])
+        try #require(mount.status == 0, "\(mount)")
+        let home = env.home
+        env.atExit { _ = try? Shell.run("/bin/umount", ["-l", home]) }
+        try env.md("add", "lib", daemon.url("lib"))
+        #expect(try env.md("sync", "lib").status == 0)
+        let before = try Upstream.refs(of: env.mirrorPath("lib"))
+
+        // 40 MB of incompressible data in one commit: its pack cannot fit in the 24 MiB home.
+        try Shell.run("/bin/dd", ["if=/dev/urandom", "of=" + upstream.work + "/weights.bin", "bs=1M", "count=40", "status=none"])
+        try Shell.git(["add", "weights.bin"], cwd: upstream.work)
+        try Shell.git(["commit", "-q", "-m", "weights"], cwd: upstream.work)
+        try upstream.push(["main"])
+        let full = try env.md("sync", "lib", "--json")
+        #expect(full.status == 1, "\(full)")
+        let report = (try JSONSerialization.jsonObject(with: Data(full.stdout.utf8)) as? [[String: Any]])?.first ?? [:]
+        #expect((report["error"] as? String ?? "").contains("No space left on device"), "\(report)")
+        #expect(try Upstream.refs(of: env.mirrorPath("lib")) == before, "the refs stay as they were")
+        #expect(try env.sql("PRAGMA integrity_check") == [["ok"]])
+        #expect(try env.sql("SELECT status FROM mirror_state") == [["failed"]])
+        try Shell.git(["fsck", "--connectivity-only", "--no-progress"], cwd: env.mirrorPath("lib"))
+
+        // Room again: the next sync cleans up what the failed one left and completes.
+        let grown = try Shell.run("/bin/mount", ["-o", "remount,size=128m", home])
+        try #require(grown.status == 0, "\(grown)")
+        let again = try env.md("sync", "lib")
+        #expect(again.status == 0, "\(again)")
+        #expect(try Upstream.refs(of: env.mirrorPath("lib")) == Upstream.refs(of: upstream.bare))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: env.mirrorPath("lib") + "/objects/pack").filter { $0.hasPrefix("tmp_") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+}
