@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs="pkg-config libgit2-dev libcurl4-openssl-dev libncurses-dev libsqlite3-dev zlib1g-dev"
-test_pkgs="git git-lfs nginx-light fcgiwrap tmux openssh-server openssh-client procps python3-venv man-db groff-base zsh fish"
+test_pkgs="git git-lfs nginx-light fcgiwrap tmux openssh-server openssh-client procps python3-venv man-db groff-base zsh fish tinyproxy"
 want="$build_pkgs ${WITH_TEST_DEPS:+$test_pkgs}"
 
 missing=""

@@ -201,3 +201,30 @@ struct BandwidthCapTests {
         #expect(r.status != 0 && r.stderr.contains("max_rate must be a rate"), "\(r)")
     }
 }
+
+@Suite("real proxies: git and LFS through tinyproxy")
+struct ProxyTests {
+    @Test("with http_proxy set, the git fetch, the LFS batch request and the object download all go through a real HTTP proxy")
+    func throughTinyproxy() throws {
+        let env = try TestEnv("proxy")
+        let server = try LFSServer.start(env: env)
+        let up = try LFSUpstream(env: env, servedRoot: server.gitRoot, name: "model", lfsURL: server.endpoint("model"))
+        let oid = try up.add("weights/a.bin", LFSUpstream.random(200_000))
+        try up.commit("weights")
+        try up.push(["--all"])
+        let proxy = try TinyProxy.start(env: env)
+
+        try env.md("add", "model", server.url("model"))
+        let proxied = ["http_proxy": proxy.url, "HTTP_PROXY": proxy.url, "no_proxy": "", "NO_PROXY": ""]
+        let r = try env.md("sync", "model", env: proxied)
+        #expect(r.status == 0, "\(r)")
+        let placed = env.mirrorPath("model") + "/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)"
+        #expect(try LFSUpstream.sha256(file: placed) == oid)
+        let requests = proxy.requests
+        let base = "http://127.0.0.1:"
+        #expect(requests.contains { $0.hasPrefix("GET " + base) && $0.contains("/model.git/info/refs?service=git-upload-pack") }, "\(requests)")
+        #expect(requests.contains { $0.hasPrefix("POST " + base) && $0.contains("/model.git/git-upload-pack") }, "\(requests)")
+        #expect(requests.contains { $0.hasPrefix("POST " + base) && $0.contains("/objects/batch") }, "\(requests)")
+        #expect(requests.contains { $0.hasPrefix("GET " + base) && $0.contains(oid) }, "the object itself came through the proxy: \(requests)")
+    }
+}

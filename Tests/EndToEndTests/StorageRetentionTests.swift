@@ -233,4 +233,48 @@ struct StorageRetentionTests {
         #expect(Set(try Self.states(env, "model").values) == ["present"])
         #expect(try env.sql("PRAGMA integrity_check") == [["ok"]])
     }
+
+    @Test("an archive on another filesystem: objects are copied there verified, leave the store, are served from there and restored")
+    func archiveOnAnotherFilesystem() throws {
+        guard getuid() == 0 else {
+            Issue.record("this test mounts a tmpfs and needs root")
+            return
+        }
+        let env = try TestEnv("retention-xfs")
+        let model = try Self.makeModel(env: env)
+        try env.md("add", "model", model.bare)
+        try #require(try env.md("sync", "model").status == 0)
+        let archive = env.path("archive-fs")
+        try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
+        let mount = try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", archive])
+        try #require(mount.status == 0, "\(mount)")
+        env.atExit { _ = try? Shell.run("/bin/umount", ["-l", archive]) }
+        var home = stat(), other = stat()
+        try #require(stat(env.home, &home) == 0 && stat(archive, &other) == 0 && home.st_dev != other.st_dev, "two filesystems")
+
+        #expect(try env.md("edit", "model", "--lfs-keep", "tags:3", "--lfs-archive", archive).status == 0)
+        let maintained = try env.md("maintain", "model")
+        #expect(maintained.status == 0, "\(maintained)")
+        let leaving = Set(model.weights[0...2] + [model.configOld])
+        for oid in leaving {
+            let archived = archive + "/model/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)"
+            #expect(try LFSUpstream.sha256(file: archived) == oid, "copied to the archive, verified")
+            #expect(!FileManager.default.fileExists(atPath: Self.storePath(env, "model", oid)), "and gone from the store")
+            #expect(try Self.states(env, "model")[oid] == "archived")
+        }
+        let w1 = model.weights[0]
+        let serve = try ServeProcess.start(env: env)
+        let served = try HTTP.request(serve.url("model") + "/info/lfs/objects/\(w1)", env: env)
+        #expect(served.status == 200)
+        let servedFile = env.path("served-\(w1)")
+        try served.body.write(to: URL(fileURLWithPath: servedFile))
+        #expect(try LFSUpstream.sha256(file: servedFile) == w1, "served from the other filesystem")
+        serve.process.kill(SIGTERM)
+        _ = serve.process.wait()
+        let back = try env.md("lfs", "restore", "model", "--all")
+        #expect(back.status == 0, "\(back)")
+        for oid in leaving { #expect(try LFSUpstream.sha256(file: Self.storePath(env, "model", oid)) == oid, "restored across filesystems") }
+        #expect(try env.sql("PRAGMA integrity_check") == [["ok"]])
+    }
 }
+

@@ -49,3 +49,22 @@ struct RefFilterTests {
         #expect(throws: ConfigError.self) { try RefFilter.parse(text) }
     }
 }
+
+@Suite("the plain-http proxy MirrorDeck connects through, by libgit2's rules")
+struct PlainHTTPProxyTests {
+    @Test("http_proxy applies to http upstreams outside no_proxy; https and excluded hosts connect as libgit2 does")
+    func rules() {
+        let env = ["http_proxy": "http://proxy.example:3128"]
+        #expect(PlainHTTPProxy.find(upstream: "http://git.example.org/a.git", environment: env)
+            == PlainHTTPProxy(serverHost: "git.example.org", serverPort: "80", proxyHost: "proxy.example", proxyPort: "3128"))
+        #expect(PlainHTTPProxy.find(upstream: "https://git.example.org/a.git", environment: env) == nil, "https goes through CONNECT")
+        #expect(PlainHTTPProxy.find(upstream: "http://git.example.org/a.git", environment: [:]) == nil)
+        #expect(PlainHTTPProxy.find(upstream: "http://h:8080/a.git", environment: ["HTTP_PROXY": "p:81"])?.proxyPort == "81")
+        for pattern in ["*", "git.example.org", ".example.org", "*.example.org", "git.example.org:80", "other,git.example.org"] {
+            #expect(PlainHTTPProxy.find(upstream: "http://git.example.org/a.git", environment: env.merging(["no_proxy": pattern]) { $1 }) == nil, "\(pattern)")
+        }
+        for pattern in ["example", "git.example.org:8080", "org.example.org", "xgit.example.org"] {
+            #expect(PlainHTTPProxy.find(upstream: "http://git.example.org/a.git", environment: env.merging(["no_proxy": pattern]) { $1 }) != nil, "\(pattern)")
+        }
+    }
+}

@@ -14,6 +14,8 @@ public struct GitTransferLimits: Sendable {
     public var connectTimeout: TimeInterval
     /// Bandwidth caps every byte received takes from (`TransferBudget`).
     var buckets: [TokenBucket] = []
+    /// Where a plain-http upstream's connections really go (`PlainHTTPProxy`).
+    var plainHTTPProxy: PlainHTTPProxy?
 
     public static let defaultStallTimeout: TimeInterval = 60
 
@@ -60,6 +62,10 @@ final class GitSocketStream {
     let host: String
     let port: String
     let settings: Settings
+    /// Whether this plain-http connection goes to the upstream's proxy (`PlainHTTPProxy`).
+    private(set) var proxied = false
+    /// Whether the last call was a read: the next write starts a new request.
+    var lastWasRead = false
 
     private init(host: String, port: String, settings: Settings) {
         self.host = host
@@ -95,11 +101,25 @@ final class GitSocketStream {
         }
         stream.pointee.parent.read = { stream, data, length in
             guard let stream, let data else { return -1 }
-            return GitSocketStream.outer(stream) { s, owner in owner.read(s.pointee.s, data, length) }
+            return GitSocketStream.outer(stream) { s, owner in
+                owner.lastWasRead = true
+                return owner.read(s.pointee.s, data, length)
+            }
         }
         stream.pointee.parent.write = { stream, data, length, _ in
             guard let stream, let data else { return -1 }
-            return GitSocketStream.outer(stream) { s, owner in owner.write(s.pointee.s, data, length) }
+            return GitSocketStream.outer(stream) { s, owner in
+                // A new request on a proxy connection the proxy has closed since its last answer (tinyproxy
+                // closes after every response without saying so, and libgit2 1.5 does not retry): connect
+                // afresh first, as curl does. Only between a response and the next request, only for plain http.
+                if owner.lastWasRead, owner.proxied, GitSocketStream.peerClosed(s.pointee.s) {
+                    Glibc.close(s.pointee.s)
+                    s.pointee.s = -1
+                    guard owner.connect(s) == 0 else { return -1 }
+                }
+                owner.lastWasRead = false
+                return owner.write(s.pointee.s, data, length)
+            }
         }
         stream.pointee.parent.close = { stream in
             guard let stream else { return 0 }
@@ -136,6 +156,11 @@ final class GitSocketStream {
 
     /// Resolves the host and connects to the first address that answers within the connect timeout.
     private func connect(_ stream: UnsafeMutablePointer<mirrordeck_socket_stream>) -> Int32 {
+        var host = self.host, port = self.port
+        if let proxy = settings.limits.plainHTTPProxy, proxy.serverHost == host, proxy.serverPort == port {
+            (host, port) = (proxy.proxyHost, proxy.proxyPort)
+            proxied = true
+        }
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
@@ -170,6 +195,13 @@ final class GitSocketStream {
             Glibc.close(fd)
         }
         return fail(lastError)
+    }
+
+    /// Whether the peer has closed the connection (nothing unread, end of stream).
+    static func peerClosed(_ fd: Int32) -> Bool {
+        guard fd >= 0 else { return false }
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) == 0
     }
 
     /// Waits until `fd` is ready for `events`, at most `limit` seconds; false on a timeout or a cancel.
@@ -237,3 +269,43 @@ final class GitSocketStream {
         return TimeInterval(ts.tv_sec) + TimeInterval(ts.tv_nsec) / 1e9
     }
 }
+
+/// The HTTP proxy of a plain-http upstream. libgit2 1.5 finds it (the `http_proxy`/`HTTP_PROXY` and
+/// `no_proxy`/`NO_PROXY` environment variables) and writes its requests in the absolute form a proxy
+/// expects, but then connects to the upstream itself, so the proxy is never used; an `https://` upstream
+/// goes through the proxy properly (`CONNECT`). MirrorDeck's stream connects such a plain-http connection to
+/// the proxy instead. The environment is read with libgit2's own rules, so both agree on when a proxy applies.
+struct PlainHTTPProxy: Sendable, Equatable {
+    var serverHost: String
+    var serverPort: String
+    var proxyHost: String
+    var proxyPort: String
+
+    static func find(upstream: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> PlainHTTPProxy? {
+        guard let url = URLComponents(string: upstream), url.scheme?.lowercased() == "http", let host = url.host, !host.isEmpty,
+              let text = environment["http_proxy"] ?? environment["HTTP_PROXY"], !text.isEmpty,
+              let proxy = URLComponents(string: text.contains("://") ? text : "http://" + text),
+              proxy.scheme?.lowercased() == "http", let proxyHost = proxy.host, !proxyHost.isEmpty else { return nil }
+        let port = url.port.map(String.init) ?? "80"
+        let noProxy = environment["no_proxy"] ?? environment["NO_PROXY"] ?? ""
+        guard !noProxy.split(separator: ",", omittingEmptySubsequences: true).contains(where: { matches(String($0), host: host, port: port) }) else {
+            return nil
+        }
+        return PlainHTTPProxy(serverHost: host, serverPort: port, proxyHost: proxyHost, proxyPort: proxy.port.map(String.init) ?? "80")
+    }
+
+    /// libgit2's `no_proxy` pattern: `*`, `host`, `.domain` or `*.domain` (suffix), each with an optional `:port`.
+    static func matches(_ pattern: String, host: String, port: String) -> Bool {
+        if pattern == "*" { return true }
+        var domain = Substring(pattern)
+        var wildcard = false
+        if domain.hasPrefix("*.") { domain = domain.dropFirst(2); wildcard = true } else if domain.hasPrefix(".") { domain = domain.dropFirst(); wildcard = true }
+        if let colon = domain.firstIndex(of: ":") {
+            guard domain[domain.index(after: colon)...] == port else { return false }
+            domain = domain[..<colon]
+        }
+        guard wildcard else { return host == domain }
+        return host == domain || host.hasSuffix("." + domain)
+    }
+}
+

@@ -112,6 +112,7 @@ public struct Syncer: Sendable {
         let session = try RemoteSession(repository: repo, url: mirror.upstream, context: context)
         var transferLimits = transferLimits
         transferLimits.buckets = TransferBudget.shared.buckets(for: mirror)
+        transferLimits.plainHTTPProxy = PlainHTTPProxy.find(upstream: mirror.upstream)
         hostGate?.enterListing(host)
         let listed = Result { try transferLimits.apply(isCancelled: isCancelled) { try session.list() } }
         hostGate?.leaveListing(host)
