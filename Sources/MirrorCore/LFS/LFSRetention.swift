@@ -187,9 +187,7 @@ public struct LFSRetention: Sendable {
                                         graceSeconds: graceSeconds)
         var lock: FileLock?
         if !dryRun {
-            switch LFSSync.acquireLock(home: home, mirror) {
-            case let .success(held): lock = held
-            case let .failure(error):
+            do { lock = try LFSSync.acquireLock(home: home, mirror).get() } catch {
                 report.error = "\(error)"
                 return report
             }
@@ -393,9 +391,7 @@ public struct LFSRetention: Sendable {
     public func restore(mirror: Mirror, oids: [LFSOID]?, actor: Actor) -> RestoreReport {
         var report = RestoreReport(mirror: mirror.name)
         let lock: FileLock
-        switch LFSSync.acquireLock(home: home, mirror) {
-        case let .success(held): lock = held
-        case let .failure(error):
+        do { lock = try LFSSync.acquireLock(home: home, mirror).get() } catch {
             report.error = "\(error)"
             return report
         }
