@@ -31,12 +31,7 @@ struct StorageDiskTests {
         }
         let env = try TestEnv("disk")
         let (bare, oids) = try Self.localLFSUpstream(env: env, count: 3, size: 16 << 20)
-        try FileManager.default.createDirectory(atPath: env.home, withIntermediateDirectories: true)
-        let mount = try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", env.home])
-        try #require(mount.status == 0, "\(mount)")
-        // Capture the path, not the env: the env runs this when it goes away, which a capture would prevent.
-        let home = env.home
-        env.atExit { _ = try? Shell.run("/bin/umount", ["-l", home]) }
+        try env.mountTmpfs(at: env.home, size: "64m")
 
         try env.md("add", "model", bare)
         let synced = try env.md("sync", "model", "--no-lfs")
@@ -84,11 +79,7 @@ struct StorageDiskFullTests {
         let oid = try up.add("model.bin", LFSUpstream.random(size))
         try up.commit("a large model")
         try up.push(["--all"])
-        try FileManager.default.createDirectory(atPath: env.home, withIntermediateDirectories: true)
-        let mount = try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=40m", "tmpfs", env.home])
-        try #require(mount.status == 0, "\(mount)")
-        let home = env.home
-        env.atExit { _ = try? Shell.run("/bin/umount", ["-l", home]) }
+        try env.mountTmpfs(at: env.home, size: "40m")
         try up.git(["clone", "-q", "--mirror", server.url("big"), env.mirrorPath("big")])
         try env.md("add", "big", server.url("big"))
 
@@ -152,11 +143,8 @@ struct StorageDiskFullGitTests {
         let env = try TestEnv("packfull")
         let daemon = try GitDaemon.start(env: env, root: env.path("served"))
         let upstream = try Upstream(env: env, servedRoot: daemon.root, name: "lib")
-        try FileManager.default.createDirectory(atPath: env.home, withIntermediateDirectories: true)
-        let mount = try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", env.home])
-        try #require(mount.status == 0, "\(mount)")
+        try env.mountTmpfs(at: env.home, size: "24m")
         let home = env.home
-        env.atExit { _ = try? Shell.run("/bin/umount", ["-l", home]) }
         try env.md("add", "lib", daemon.url("lib"))
         #expect(try env.md("sync", "lib").status == 0)
         let before = try Upstream.refs(of: env.mirrorPath("lib"))

@@ -245,10 +245,7 @@ struct StorageRetentionTests {
         try env.md("add", "model", model.bare)
         try #require(try env.md("sync", "model").status == 0)
         let archive = env.path("archive-fs")
-        try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
-        let mount = try Shell.run("/bin/mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", archive])
-        try #require(mount.status == 0, "\(mount)")
-        env.atExit { _ = try? Shell.run("/bin/umount", ["-l", archive]) }
+        try env.mountTmpfs(at: archive, size: "16m")
         var home = stat(), other = stat()
         try #require(stat(env.home, &home) == 0 && stat(archive, &other) == 0 && home.st_dev != other.st_dev, "two filesystems")
 
