@@ -5,7 +5,8 @@
                      [--cut-after MIN[-MAX]] [--stall-after N] [--log FILE]
 
 Each accepted connection is forwarded to the target. --rate caps each direction of each connection
-(token bucket, bytes/s); --latency delays every chunk by MS in each direction (so RTT is twice it);
+(token bucket, bytes/s); --latency delays every byte by MS in each direction (so RTT is twice it; a delay line, not a
+per-chunk pause, so a connection's throughput is not bounded by latency alone);
 --cut-after closes a connection after a random number of bytes from the target in MIN..MAX; --stall-after
 stops forwarding (keeping the connection open) after N bytes from the target. One JSON line per
 connection goes to --log when it ends: {"conn": n, "up": bytes, "down": bytes, "how": "eof|cut|stall"}.
@@ -42,13 +43,35 @@ class Bucket:
 
 
 async def pump(reader, writer, args, state, key, cut_at=None):
+    """Forwards one direction. Bytes pass the rate cap as they are read, then wait in a delay line until
+    --latency has passed since they arrived, so many chunks are in flight at once as on a real long link
+    (not one chunk per latency period, which would cap each connection at chunk/latency)."""
     bucket = Bucket(args.rate)
     chunk = 16384 if not args.rate else max(1024, min(65536, args.rate // 20))
+    delay = args.latency / 1000.0
+    line = asyncio.Queue(maxsize=1024)  # at most 16-64 MiB in flight per direction
+
+    async def feed():
+        try:
+            while True:
+                data = await reader.read(chunk)
+                if data:
+                    await bucket.take(len(data))
+                await line.put((time.monotonic() + delay, data))
+                if not data:
+                    return
+        except ConnectionError:
+            await line.put((0, b""))
+
+    feeder = asyncio.create_task(feed())
     try:
         while True:
-            data = await reader.read(chunk)
+            due, data = await line.get()
             if not data:
                 break
+            wait = due - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             if key == "down" and args.stall_after is not None and state[key] + len(data) > args.stall_after:
                 state["how"] = "stall"
                 await asyncio.sleep(3600)
@@ -58,15 +81,13 @@ async def pump(reader, writer, args, state, key, cut_at=None):
                 state[key] += len(data)
                 state["how"] = "cut"
                 break
-            await bucket.take(len(data))
-            if args.latency:
-                await asyncio.sleep(args.latency / 1000.0)
             writer.write(data)
             await writer.drain()
             state[key] += len(data)
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
+        feeder.cancel()
         try:
             writer.close()
         except Exception:
