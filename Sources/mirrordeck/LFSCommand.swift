@@ -24,6 +24,8 @@ struct LFSFetchCommand: ParsableCommand {
     @Option(help: "Extra attempts per request after 429, 5xx, dropped or stalled connections.") var retries: Int = 4
     @Option(name: .customLong("stall-timeout"), help: "Seconds without data before a transfer counts as stalled.")
     var stallTimeout: Int = 60
+    @Option(name: .customLong("min-rate"), help: "Resume a download on a new connection (with Range) when it runs slower than this for the stall timeout, e.g. 100KB/s (default: [engine] min_rate, none).")
+    var minRate: String?
     @Option(name: .customLong("disk-reserve"), help: "Space to leave free on the home's filesystem, e.g. 5% or 2GiB (default: [storage] disk_reserve, 5%).")
     var diskReserve: String?
     @Flag(help: "Print JSON results (see docs/lfs.md).") var json = false
@@ -33,6 +35,9 @@ struct LFSFetchCommand: ParsableCommand {
         guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
         guard (0...20).contains(retries) else { throw ValidationError("--retries must be between 0 and 20") }
         guard (1...3600).contains(stallTimeout) else { throw ValidationError("--stall-timeout must be between 1 and 3600 seconds") }
+        if let minRate, LFSOptions.parseMinRate(minRate) == nil {
+            throw ValidationError("invalid --min-rate \(Redactor.quote(minRate)): give bytes per second such as 100KB/s or 1MiB/s (at least 64KiB/s)")
+        }
         if let diskReserve, DiskReserve(diskReserve) == nil {
             throw ValidationError("invalid --disk-reserve \(Redactor.quote(diskReserve)): use a share such as 5% (at most 50%) or a size such as 2GiB")
         }
@@ -45,7 +50,9 @@ struct LFSFetchCommand: ParsableCommand {
         var options = LFSOptions(parallel: parallel)
         options.retries = retries
         options.stallTimeout = stallTimeout
-        options.reserve = try diskReserve.flatMap(DiskReserve.init) ?? EngineConfig.load(home: home).diskReserve
+        let config = try EngineConfig.load(home: home)
+        options.minRate = minRate.flatMap(LFSOptions.parseMinRate) ?? config.minRate
+        options.reserve = diskReserve.flatMap(DiskReserve.init) ?? config.diskReserve
         let lfs = LFSSync(home: home, catalog: catalog, options: options)
         let line = LFSProgressLine(live: TTY.stdout && !json)
         var reports: [LFSFetchReport] = []

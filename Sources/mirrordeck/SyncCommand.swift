@@ -19,6 +19,8 @@ struct SyncCommand: ParsableCommand {
     @Option(help: "How many syncs an embedded engine runs at once (default: [engine] max_syncs, 8).") var parallel: Int?
     @Option(name: .customLong("stall-timeout"), help: "Seconds without a byte from an upstream before a transfer counts as stalled and fails (default: [engine] stall_timeout, 60).")
     var stallTimeout: Int?
+    @Option(name: .customLong("min-rate"), help: "Resume an LFS download on a new connection (with Range) when it runs slower than this for the stall timeout, e.g. 100KB/s (default: [engine] min_rate, none).")
+    var minRate: String?
     @Flag(help: "Print JSON results (see docs/json.md).") var json = false
     @Flag(name: .customLong("no-lfs"), help: "Do not wait for the LFS fetch a sync queues (the daemon or the next engine runs it).") var noLFS = false
     @Flag(name: .customLong("no-wait"), help: "Only queue the jobs and print their ids; the daemon (or the next engine) runs them.") var noWait = false
@@ -28,6 +30,9 @@ struct SyncCommand: ParsableCommand {
         guard modes == 1 else { throw ValidationError("give mirror names, --all or --stale (exactly one)") }
         if let parallel, !(1...64).contains(parallel) { throw ValidationError("--parallel must be between 1 and 64") }
         if let stallTimeout, !(1...3600).contains(stallTimeout) { throw ValidationError("--stall-timeout must be between 1 and 3600 seconds") }
+        if let minRate, LFSOptions.parseMinRate(minRate) == nil {
+            throw ValidationError("invalid --min-rate \(Redactor.quote(minRate)): give bytes per second such as 100KB/s or 1MiB/s (at least 64KiB/s)")
+        }
         for name in names { try MirrorName.validate(name) }
     }
 
@@ -47,6 +52,7 @@ struct SyncCommand: ParsableCommand {
         var config = try EngineConfig.load(home: home)
         if let parallel { config.maxSyncs = parallel }
         if let stallTimeout { config.stallTimeout = TimeInterval(stallTimeout) }
+        if let minRate { config.minRate = LFSOptions.parseMinRate(minRate) }
         let client = JobClient(home: home, catalog: catalog, config: config)
         EngineSetup.configure(client)
         let jobs = try catalog.enqueue(mirrors, kind: .sync, trigger: .acting, actor: .acting)

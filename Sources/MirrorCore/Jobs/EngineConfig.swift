@@ -13,6 +13,7 @@ import TOMLKit
 /// pause_after_failures = 10 # consecutive failures before a mirror is paused
 /// stall_timeout = 60        # seconds without a byte before a git or LFS transfer counts as stalled
 /// max_rate = "50MB/s"       # all git and LFS transfers together (default: no cap)
+/// min_rate = "100KB/s"      # an LFS download slower than this for stall_timeout s is resumed on a new connection
 ///
 /// [hosts."github.com"]
 /// max_rate = "20MB/s"       # every transfer from one upstream host together
@@ -45,11 +46,14 @@ public struct EngineConfig: Sendable, Equatable {
     /// max_rate`); nil and absent hosts: no cap.
     public var maxRate: Int64?
     public var hostRates: [String: Int64] = [:]
+    /// Bytes a second an LFS download must keep up over `stallTimeout` seconds, or it is aborted and
+    /// resumed with `Range` on a new connection (`[engine] min_rate`, `sync --min-rate`); nil: no limit.
+    public var minRate: Int64?
 
     public init() {}
 
     public static let knownKeys = ["max_syncs", "max_lfs", "max_verify", "verify_threads", "per_host_fetches", "lease_timeout",
-                                   "retry_base_seconds", "pause_after_failures", "stall_timeout", "max_rate"]
+                                   "retry_base_seconds", "pause_after_failures", "stall_timeout", "max_rate", "min_rate"]
 
     /// Reads `[engine]` from the home's config.toml; a missing file gives the defaults.
     public static func load(home: Home) throws -> EngineConfig {
@@ -79,8 +83,9 @@ public struct EngineConfig: Sendable, Equatable {
             guard knownKeys.contains(key) else {
                 throw ConfigError.mirrorList(file: path, reason: "unknown key '\(key)' in [engine] (known: \(knownKeys.joined(separator: ", ")))")
             }
-            if key == "max_rate" {
-                config.maxRate = try rate(engine[key]?.string, at: "[engine] max_rate", file: path)
+            if key == "max_rate" || key == "min_rate" {
+                let value = try rate(engine[key]?.string, at: "[engine] \(key)", file: path)
+                if key == "max_rate" { config.maxRate = value } else { config.minRate = value }
                 continue
             }
             let maximum = key == "retry_base_seconds" ? 86400 : key == "stall_timeout" ? 3600 : 256

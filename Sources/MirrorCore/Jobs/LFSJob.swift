@@ -17,6 +17,7 @@ public enum LFSJob {
             var o = LFSOptions()
             o.reserve = engine.config.diskReserve
             o.stallTimeout = Int(engine.config.stallTimeout)
+            o.minRate = engine.config.minRate
             return o
         }()
         engine.setLFSRunner { job, mirror, context in

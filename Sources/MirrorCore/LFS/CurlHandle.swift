@@ -37,6 +37,9 @@ final class CurlHandle {
         var connectTimeout = 30
         /// Abort when fewer than one byte a second arrives for this many seconds.
         var stallTimeout = 60
+        /// Abort when the body arrives slower than this many bytes a second over `stallTimeout` seconds
+        /// (nil: no low-speed limit). Time the caller spends in its own bandwidth caps does not count.
+        var minRate: Int64?
         var maxRedirects = 5
     }
 
@@ -48,6 +51,8 @@ final class CurlHandle {
         var curlMessage = ""
         /// No byte moved for the stall timeout, so the transfer was aborted.
         var stalled = false
+        /// The transfer moved, but slower than the request's `minRate` for the stall timeout: aborted.
+        var tooSlow = false
         var ok: Bool { code == CURLE_OK }
     }
 
@@ -61,9 +66,18 @@ final class CurlHandle {
         /// Set when no byte moved for the stall timeout (curl's own low-speed check averages over
         /// several seconds, so a trickle then silence would go unnoticed for too long).
         private(set) var stalled = false
+        /// Set when the body came slower than the minimum rate for the stall timeout. Done here rather than
+        /// with curl's CURLOPT_LOW_SPEED_LIMIT because the bandwidth caps sleep inside the write callback:
+        /// curl would count that sleep as a slow link, while here it is subtracted (`throttled`).
+        private(set) var tooSlow = false
         fileprivate var stallNanoseconds: UInt64 = 60_000_000_000
+        fileprivate var minRate: Int64?
+        /// Nanoseconds the body callback spent waiting for the caller's own bandwidth caps.
+        var throttled: UInt64 = 0
         private var lastMoved: UInt64 = 0
         private var lastBytes: Int64 = -1
+        /// (time, bytes, throttled) about every half second, for the low-speed check's window.
+        private var samples: [(at: UInt64, bytes: Int64, throttled: UInt64)] = []
 
         /// Called by curl at least once a second: false aborts the transfer.
         fileprivate func keepGoing(bytes: Int64) -> Bool {
@@ -74,6 +88,29 @@ final class CurlHandle {
                 lastMoved = now
             } else if now - lastMoved > stallNanoseconds {
                 stalled = true
+                return false
+            }
+            if let minRate, status != 0 { return fastEnough(now: now, bytes: bytes, minRate: minRate) }
+            return true
+        }
+
+        /// The low-speed check, once the response has begun: over the last stall-timeout seconds (less the
+        /// time spent in our own caps), at least `minRate` bytes a second.
+        private func fastEnough(now: UInt64, bytes: Int64, minRate: Int64) -> Bool {
+            if samples.isEmpty || now - samples[samples.count - 1].at >= 500_000_000 {
+                samples.append((now, bytes, throttled))
+            }
+            // The newest sample at least a window old is where the window starts; older ones are not needed.
+            guard let start = samples.lastIndex(where: { now - $0.at >= stallNanoseconds }) else { return true }
+            if start > 0 { samples.removeFirst(start) }
+            let first = samples[0]
+            let elapsed = now - first.at
+            let own = throttled - first.throttled
+            // Mostly waiting on our own caps: the link was not given the chance to show its speed.
+            guard elapsed > own, elapsed - own >= stallNanoseconds / 2 else { return true }
+            let rate = Double(bytes - first.bytes) / (Double(elapsed - own) / 1e9)
+            if rate < Double(minRate) {
+                tooSlow = true
                 return false
             }
             return true
@@ -117,6 +154,7 @@ final class CurlHandle {
         _ = mdk_curl_setopt_long(easy, CURLOPT_MAXREDIRS, request.maxRedirects)
         _ = mdk_curl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT, request.connectTimeout)
         callbacks.stallNanoseconds = UInt64(max(1, request.stallTimeout)) * 1_000_000_000
+        callbacks.minRate = request.minRate
         _ = mdk_curl_setopt_long(easy, CURLOPT_BUFFERSIZE, 512 << 10)
         _ = mdk_curl_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         _ = mdk_curl_setopt_str(easy, CURLOPT_USERAGENT, Self.userAgent)
@@ -174,6 +212,7 @@ final class CurlHandle {
         let code = curl_easy_perform(easy)
         var response = Response(code: code)
         response.stalled = callbacks.stalled
+        response.tooSlow = callbacks.tooSlow
         var status = 0
         _ = mdk_curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
         response.status = status != 0 ? status : callbacks.status
@@ -190,7 +229,7 @@ final class CurlHandle {
 enum CurlErrors {
     /// Dropped, refused, stalled or cut-short connections: worth another attempt (resuming where possible).
     static func isTransient(_ response: CurlHandle.Response) -> Bool {
-        response.stalled || isTransient(response.code)
+        response.stalled || response.tooSlow || isTransient(response.code)
     }
 
     static func isTransient(_ code: CURLcode) -> Bool {
@@ -200,8 +239,11 @@ enum CurlErrors {
     }
 
     /// A one-line explanation of a failed transfer.
-    static func describe(_ response: CurlHandle.Response, stallTimeout: Int, maxRedirects: Int) -> String {
+    static func describe(_ response: CurlHandle.Response, stallTimeout: Int, maxRedirects: Int, minRate: Int64? = nil) -> String {
         if response.stalled { return "the connection stalled (no data for \(stallTimeout) s)" }
+        if response.tooSlow, let minRate {
+            return "the transfer was slower than the minimum rate (\(ByteFormat.rate(Double(minRate))) for \(stallTimeout) s)"
+        }
         switch response.code {
         case CURLE_OPERATION_TIMEDOUT:
             return "the connection stalled (no data for \(stallTimeout) s)"

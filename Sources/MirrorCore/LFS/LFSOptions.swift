@@ -17,6 +17,12 @@ public struct LFSOptions: Sendable, Equatable {
     public var connectTimeout = 30
     /// Seconds without a single byte before a transfer counts as stalled.
     public var stallTimeout = 60
+    /// Bytes a second a download must keep up over `stallTimeout` seconds, or it is aborted and resumed
+    /// with `Range` on a new connection (`--min-rate`, `[engine] min_rate`); nil: no such limit.
+    public var minRate: Int64?
+    /// A failed attempt that still brought at least this many new bytes is resumed at once and does not
+    /// count against `retries` (a far link that cuts connections every few megabytes).
+    public var progressResetBytes: Int64 = 64 << 10
     /// HTTP redirects followed per request (http and https only).
     public var maxRedirects = 5
     /// Space kept free on the home's filesystem: a fetch whose missing bytes would eat into it fails
@@ -49,6 +55,13 @@ public struct LFSOptions: Sendable, Equatable {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         if let date = formatter.date(from: trimmed) { return date.timeIntervalSince(now) }
         return nil
+    }
+}
+
+extension LFSOptions {
+    /// Parses a `--min-rate` / `min_rate` value: bytes a second with optional units (`500KB/s`, `1MiB/s`).
+    public static func parseMinRate(_ text: String) -> Int64? {
+        try? AuditOptions.parseRate(text)
     }
 }
 

@@ -182,7 +182,9 @@ final class LFSTransferWorker {
             }
             attempts += 1
             let where_ = LFSEndpoint.display(action.href)
-            switch attempt(pointer, action, resumed: &result.resumedBytes) {
+            let before = LFSStore.regularFileSize(home.lfsPartPath(pointer.oid)) ?? 0
+            let outcome = attempt(pointer, action, resumed: &result.resumedBytes)
+            switch outcome {
             case .done:
                 do {
                     try LFSStore.place(part: home.lfsPartPath(pointer.oid), at: finalPath(pointer.oid))
@@ -204,6 +206,15 @@ final class LFSTransferWorker {
                     case let .download(a): action = a
                     case let .error(e): return result.with(.failure(e))
                     }
+                    continue
+                }
+                // A connection that was cut (or aborted as too slow) after bringing a useful piece forward is the
+                // far link, not a failing server: resume at once, and it does not use up an attempt. On a link
+                // that cuts every few megabytes a large object then completes in one run, while a server that
+                // fails without progress still gets `retries` attempts with backoff.
+                let after = LFSStore.regularFileSize(home.lfsPartPath(pointer.oid)) ?? 0
+                if after - before >= options.progressResetBytes {
+                    attempts = 0
                     continue
                 }
                 guard attempts <= options.retries else {
@@ -272,6 +283,7 @@ final class LFSTransferWorker {
         request.netrc = !action.headers.contains { $0.0.lowercased() == "authorization" }
         request.connectTimeout = options.connectTimeout
         request.stallTimeout = options.stallTimeout
+        request.minRate = options.minRate
         request.maxRedirects = options.maxRedirects
 
         var decided = false
@@ -343,8 +355,12 @@ final class LFSTransferWorker {
                 if pending == buffer.count, !flush() { return false }
             }
             written += n
-            // The mirror's, its host's and the global bandwidth caps (curl waits while this sleeps).
-            return buckets.isEmpty || TransferBudget.take(chunk.count, from: buckets, isCancelled: isCancelled)
+            // The mirror's, its host's and the global bandwidth caps (curl waits while this sleeps; the
+            // low-speed check does not count that wait against the link).
+            guard !buckets.isEmpty else { return true }
+            let waitStart = DispatchTime.now().uptimeNanoseconds
+            defer { cb.throttled += DispatchTime.now().uptimeNanoseconds - waitStart }
+            return TransferBudget.take(chunk.count, from: buckets, isCancelled: isCancelled)
         }
         let response = curl.perform(request, callbacks: callbacks)
         if abort == nil, writing { _ = flush() } // what arrived is kept, also when the connection broke
@@ -366,7 +382,7 @@ final class LFSTransferWorker {
         }
         if isCancelled() { return .fail(.cancelled) }
         if !response.ok {
-            let reason = CurlErrors.describe(response, stallTimeout: options.stallTimeout, maxRedirects: options.maxRedirects)
+            let reason = CurlErrors.describe(response, stallTimeout: options.stallTimeout, maxRedirects: options.maxRedirects, minRate: options.minRate)
             if CurlErrors.isTransient(response) { return .retry(reason, retryAfter: nil, refresh: false) }
             return .fail(.transfer(reason))
         }
