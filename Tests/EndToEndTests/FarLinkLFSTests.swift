@@ -9,8 +9,8 @@ struct FarLFSUpstream {
     let oid: String
     let size: Int
 
-    static func make(env: TestEnv, name: String, size: Int, limitRate: String? = nil) throws -> FarLFSUpstream {
-        let server = try LFSServer.start(env: env, limitRate: limitRate)
+    static func make(env: TestEnv, name: String, size: Int, limitRate: String? = nil, tls: Bool = false) throws -> FarLFSUpstream {
+        let server = try LFSServer.start(env: env, limitRate: limitRate, tls: tls)
         let up = try LFSUpstream(env: env, servedRoot: server.gitRoot, name: name, lfsURL: nil)
         let file = env.path("\(name)-object")
         let head = try Shell.run("/bin/sh", ["-c", "head -c \(size) /dev/urandom > '\(file)'"])
@@ -139,3 +139,50 @@ struct FarLinkLFSTests {
     }
 }
 
+@Suite("real proxies: an https upstream through tinyproxy's CONNECT")
+struct ProxyConnectTests {
+    @Test("with https_proxy, git (libgit2) and LFS (libcurl) both tunnel through CONNECT; with no_proxy covering the host both go direct")
+    func httpsThroughConnect() throws {
+        let env = try TestEnv("proxy-connect")
+        let up = try FarLFSUpstream.make(env: env, name: "model", size: 300_000, tls: true)
+        // The proxy's own connections come from 127.0.0.3, so nginx's log tells each request's path apart.
+        let proxy = try TinyProxy.start(env: env, bind: "127.0.0.3")
+        let environment = ["https_proxy": proxy.url, "HTTPS_PROXY": proxy.url, "http_proxy": "", "HTTP_PROXY": "",
+                           "all_proxy": "", "ALL_PROXY": ""]
+        // Which of the four kinds of request nginx saw, and from where.
+        func kinds(_ requests: [(method: String, path: String, from: String)]) -> [String: Set<String>] {
+            var seen: [String: Set<String>] = [:]
+            for r in requests {
+                let kind = r.path.hasSuffix("/info/refs") ? "git refs" : r.path.hasSuffix("/git-upload-pack") ? "git pack"
+                    : r.path.hasSuffix("/objects/batch") ? "lfs batch" : r.path.hasSuffix("/" + up.oid) ? "lfs object" : "other"
+                seen[kind, default: []].insert(r.from)
+            }
+            return seen
+        }
+
+        try env.md("add", "model", up.server.url("model"), "--insecure-tls")
+        let r = try env.md("sync", "model", env: environment.merging(["no_proxy": "", "NO_PROXY": ""]) { $1 })
+        #expect(r.status == 0, "\(r)")
+        #expect(try Upstream.refs(of: env.mirrorPath("model")) == Upstream.refs(of: up.server.gitRoot + "/model.git"))
+        #expect(try LFSUpstream.sha256(file: up.placed(in: env, "model")) == up.oid)
+        let tunnels = proxy.requests
+        #expect(!tunnels.isEmpty && tunnels.allSatisfy { $0 == "CONNECT 127.0.0.1:\(up.server.port) HTTP/1.1" }, "only CONNECT tunnels: \(tunnels)")
+        let proxied = kinds(up.server.requests)
+        for kind in ["git refs", "git pack", "lfs batch", "lfs object"] {
+            #expect(proxied[kind] == ["127.0.0.3"], "\(kind) came through the proxy: \(proxied)")
+        }
+
+        // The same sync into a second home, with no_proxy naming the host: the proxy sees nothing.
+        let direct = try TestEnv("proxy-connect-direct")
+        let before = up.server.requests.count
+        try direct.md("add", "model", up.server.url("model"), "--insecure-tls")
+        let d = try direct.md("sync", "model", env: environment.merging(["no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1"]) { $1 })
+        #expect(d.status == 0, "\(d)")
+        #expect(try LFSUpstream.sha256(file: up.placed(in: direct, "model")) == up.oid)
+        #expect(proxy.requests == tunnels, "no new request reached the proxy")
+        let straight = kinds(Array(up.server.requests.dropFirst(before)))
+        for kind in ["git refs", "git pack", "lfs batch", "lfs object"] {
+            #expect(straight[kind] == ["127.0.0.1"], "\(kind) went direct: \(straight)")
+        }
+    }
+}

@@ -14,8 +14,10 @@ struct LFSServer {
     /// giftless's storage: `<storage>/git/<NAME>/<oid>`.
     let storage: String
     let accessLog: String
+    /// `https` when started with `tls` (a self-signed certificate for 127.0.0.1, HTTP/2 offered), else `http`.
+    var scheme = "http"
 
-    func url(_ name: String) -> String { "http://127.0.0.1:\(port)/git/\(name).git" }
+    func url(_ name: String) -> String { "\(scheme)://127.0.0.1:\(port)/git/\(name).git" }
     func endpoint(_ name: String) -> String { url(name) + "/info/lfs" }
     func storedObject(_ name: String, _ oid: String) -> String { storage + "/git/\(name)/\(oid)" }
 
@@ -25,6 +27,14 @@ struct LFSServer {
         var status: Int
         var bytes: Int
         var range: String
+    }
+
+    /// Every request nginx has logged so far: method, path, and the address it came from.
+    var requests: [(method: String, path: String, from: String)] {
+        ((try? String(contentsOfFile: accessLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ").map(String.init)
+            return f.count >= 6 ? (f[0], f[1], f[5]) : nil
+        }
     }
 
     /// The object downloads nginx has logged so far (a request is logged when it ends, also when the client died).
@@ -43,7 +53,7 @@ struct LFSServer {
             .deletingLastPathComponent().deletingLastPathComponent().path + "/.venv"
     }
 
-    static func start(env: TestEnv, workers: Int = 4, limitRate: String? = nil) throws -> LFSServer {
+    static func start(env: TestEnv, workers: Int = 4, limitRate: String? = nil, tls: Bool = false) throws -> LFSServer {
         let gunicorn = venv + "/bin/gunicorn"
         guard FileManager.default.isExecutableFile(atPath: gunicorn) else {
             throw TestFailure.message("giftless is not installed: run 'WITH_TEST_DEPS=1 scripts/install-deps.sh' (makes .venv)")
@@ -68,7 +78,18 @@ struct LFSServer {
               storage_options:
                 path: \(storage)
               action_lifetime: 900
+        # Behind nginx's TLS, download links must say https (X-Forwarded-Proto).
+        MIDDLEWARE:
+          - class: werkzeug.middleware.proxy_fix:ProxyFix
+            kwargs:
+              x_proto: 1
         """.write(toFile: config, atomically: true, encoding: .utf8)
+        if tls {
+            let r = try Shell.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                                                       "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                                                       "-keyout", dir + "/tls.key", "-out", dir + "/tls.crt"])
+            guard r.status == 0 else { throw TestFailure.message("openssl could not make a certificate: \(r)") }
+        }
         var giftlessPort = 0
         for _ in 0..<5 {
             let port = Net.freePort()
@@ -100,7 +121,7 @@ struct LFSServer {
             error_log \(dir)/error.log;
             events { worker_connections 256; }
             http {
-                log_format lfs '$request_method $uri $status $body_bytes_sent "$http_range"';
+                log_format lfs '$request_method $uri $status $body_bytes_sent "$http_range" $remote_addr';
                 access_log \(accessLog) lfs;
                 client_body_temp_path \(dir)/client_body;
                 fastcgi_temp_path \(dir)/fastcgi;
@@ -109,7 +130,8 @@ struct LFSServer {
                 scgi_temp_path \(dir)/scgi;
                 client_max_body_size 0;
                 server {
-                    listen 127.0.0.1:\(port);
+                    listen 127.0.0.1:\(port)\(tls ? " ssl http2" : "");
+                    \(tls ? "ssl_certificate \(dir)/tls.crt; ssl_certificate_key \(dir)/tls.key;" : "")
                     # Object files: uploads go to giftless, downloads are static files with Range.
                     location ~ "^/(?<orgrepo>.+)\\.git/info/lfs/objects/storage/(?<oid>[0-9a-f]{64})$" {
                         if ($request_method = PUT) { proxy_pass http://127.0.0.1:\(giftlessPort); }
@@ -121,6 +143,7 @@ struct LFSServer {
                     location ~ ^/.+\\.git/info/lfs/ {
                         proxy_pass http://127.0.0.1:\(giftlessPort);
                         proxy_set_header Host $http_host;
+                        proxy_set_header X-Forwarded-Proto $scheme;
                         proxy_request_buffering off;
                         proxy_buffering off;
                         proxy_http_version 1.1;
@@ -141,7 +164,7 @@ struct LFSServer {
             let nginx = try Shell.start("/usr/sbin/nginx", ["-c", dir + "/nginx.conf", "-p", dir])
             env.own(nginx)
             if (try? eventually(timeout: 10, "nginx on \(port)") { Net.isListening(port) || !nginx.isRunning }) != nil, nginx.isRunning {
-                return LFSServer(port: port, gitRoot: gitRoot, storage: storage, accessLog: accessLog)
+                return LFSServer(port: port, gitRoot: gitRoot, storage: storage, accessLog: accessLog, scheme: tls ? "https" : "http")
             }
         }
         throw TestFailure.message("nginx did not start")

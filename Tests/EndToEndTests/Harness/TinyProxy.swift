@@ -12,7 +12,8 @@ struct TinyProxy {
             .filter { $0.hasSuffix("HTTP/1.1") || $0.hasSuffix("HTTP/1.0") }
     }
 
-    static func start(env: TestEnv) throws -> TinyProxy {
+    /// `bind`: the address its outgoing connections come from (so a server's log tells proxied requests apart).
+    static func start(env: TestEnv, bind: String? = nil) throws -> TinyProxy {
         let dir = env.path("tinyproxy")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         chmod(dir, 0o777) // tinyproxy may drop to an unprivileged user that writes the log
@@ -27,6 +28,7 @@ struct TinyProxy {
                 LogLevel Info
                 MaxClients 64
                 Allow 127.0.0.1
+                \(bind.map { "Bind \($0)" } ?? "")
                 """.write(toFile: dir + "/tinyproxy.conf", atomically: true, encoding: .utf8)
             let process = try Shell.start("/usr/bin/tinyproxy", ["-d", "-c", dir + "/tinyproxy.conf"])
             env.own(process)
