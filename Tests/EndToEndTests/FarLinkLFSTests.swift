@@ -1,27 +1,33 @@
 import Foundation
 import Testing
 
-/// An LFS upstream for the far-link tests: giftless's batch API and nginx's object files (real `Range`), one
-/// object of random bytes written straight into giftless's storage (no upload), and a repository whose one
-/// commit holds its pointer.
+/// An LFS upstream for the far-link tests: giftless's batch API and nginx's object files (real `Range`),
+/// objects of random bytes written straight into giftless's storage (no upload), and a repository whose one
+/// commit holds their pointers.
 struct FarLFSUpstream {
     let server: LFSServer
-    let oid: String
+    let oids: [String]
     let size: Int
+    /// The first (or only) object.
+    var oid: String { oids[0] }
 
-    static func make(env: TestEnv, name: String, size: Int, limitRate: String? = nil, tls: Bool = false) throws -> FarLFSUpstream {
+    static func make(env: TestEnv, name: String, size: Int, count: Int = 1, limitRate: String? = nil, tls: Bool = false) throws -> FarLFSUpstream {
         let server = try LFSServer.start(env: env, limitRate: limitRate, tls: tls)
         let up = try LFSUpstream(env: env, servedRoot: server.gitRoot, name: name, lfsURL: nil)
-        let file = env.path("\(name)-object")
-        let head = try Shell.run("/bin/sh", ["-c", "head -c \(size) /dev/urandom > '\(file)'"])
-        guard head.status == 0 else { throw TestFailure.message("head -c failed: \(head)") }
-        let oid = try LFSUpstream.sha256(file: file)
         try FileManager.default.createDirectory(atPath: server.storage + "/git/\(name)", withIntermediateDirectories: true)
-        try FileManager.default.moveItem(atPath: file, toPath: server.storedObject(name, oid))
-        try up.addText("weights/model.ptr", LFSUpstream.pointer(oid: oid, size: Int64(size)))
+        var oids: [String] = []
+        for i in 0..<count {
+            let file = env.path("\(name)-object")
+            let head = try Shell.run("/bin/sh", ["-c", "head -c \(size) /dev/urandom > '\(file)'"])
+            guard head.status == 0 else { throw TestFailure.message("head -c failed: \(head)") }
+            let oid = try LFSUpstream.sha256(file: file)
+            try FileManager.default.moveItem(atPath: file, toPath: server.storedObject(name, oid))
+            try up.addText("weights/model-\(i).ptr", LFSUpstream.pointer(oid: oid, size: Int64(size)))
+            oids.append(oid)
+        }
         try up.commit("a model")
-        try up.push(["--no-verify", "--all"]) // no pre-push hook: the object is in the server's storage already
-        return FarLFSUpstream(server: server, oid: oid, size: size)
+        try up.push(["--no-verify", "--all"]) // no pre-push hook: the objects are in the server's storage already
+        return FarLFSUpstream(server: server, oids: oids, size: size)
     }
 
     func placed(in env: TestEnv, _ name: String) -> String {
@@ -121,6 +127,27 @@ struct FarLinkLFSTests {
         #expect(r.status == 0, "\(r)")
         try eventually(timeout: 10, "nginx logs the download") { !up.server.downloads(of: up.oid).isEmpty }
         #expect(up.server.downloads(of: up.oid).count == 1, "\(up.server.downloads(of: up.oid))")
+    }
+
+    @Test("a sync's LFS job alone uses all of [engine] max_lfs transfers, each on its own kept-alive connection")
+    func oneJobUsesEveryTransfer() throws {
+        let env = try TestEnv("lfs-far-parallel")
+        let up = try FarLFSUpstream.make(env: env, name: "model", size: 64 << 10, count: 48)
+        let log = ProxyLog(path: env.path("proxy.jsonl"))
+        // 100 ms RTT: a worker that took a second object has kept its connection, not opened another.
+        let proxy = try FarLinkProxy.start(env: env, target: up.server.port, ["--latency", "50", "--log", log.path])
+        try env.md("add", "model", up.server.url("model"), "--lfs-url", "http://127.0.0.1:\(proxy.port)/git/model.git/info/lfs")
+        try "[engine]\nmax_lfs = 8\n".write(toFile: env.home + "/config.toml", atomically: true, encoding: .utf8)
+        let r = try env.md("sync", "model", "--json")
+        #expect(r.status == 0, "\(r)")
+        for oid in up.oids { #expect(FileManager.default.fileExists(atPath: env.mirrorPath("model") + "/lfs/objects/\(oid.prefix(2))/\(oid.dropFirst(2).prefix(2))/\(oid)")) }
+        try eventually(timeout: 10, "the proxy logs every connection") { log.connections.reduce(0) { $0 + $1.down } >= 48 * up.size }
+        // A connection that carried at least one object (the batch request's answers are a few KiB).
+        let carrying = log.connections.filter { $0.down >= up.size }
+        #expect(carrying.count == 8, "8 transfers at once, one connection each: \(log.connections)")
+        // (The harness's readiness probe is a connection that carried nothing.)
+        let used = log.connections.filter { $0.up > 0 }
+        #expect(used.count == 9, "8 transfer connections and the batch request's: \(used.map { "\($0.up)/\($0.down)" })")
     }
 
     @Test("a bad --min-rate or [engine] min_rate is one line and exit 2")

@@ -2,8 +2,9 @@ import Foundation
 
 /// Runs `lfs` jobs in an engine: the incremental pointer scan, then the fetch of what is missing.
 ///
-/// The engine runs at most `lfsJobSlots` LFS jobs at once, each with `max_lfs / slots` transfer threads,
-/// so the transfers of all LFS jobs together stay within `[engine] max_lfs`.
+/// The engine runs at most `slots(maxLFS:)` LFS jobs at once, each with `max_lfs` transfer threads that take
+/// one of `max_lfs` shared transfer slots per object: the transfers of all LFS jobs together stay within
+/// `[engine] max_lfs`, and a job running alone uses all of them.
 public enum LFSJob {
     /// LFS jobs an engine runs at once.
     static func slots(maxLFS: Int) -> Int { max(1, min(2, maxLFS)) }
@@ -12,7 +13,8 @@ public enum LFSJob {
     public static func install(on engine: Engine) {
         let home = engine.home
         let catalog = engine.catalog
-        let parallel = max(1, engine.config.maxLFS / slots(maxLFS: engine.config.maxLFS))
+        let parallel = max(1, engine.config.maxLFS)
+        let transfers = LFSTransferSlots(parallel)
         let options = {
             var o = LFSOptions()
             o.reserve = engine.config.diskReserve
@@ -21,7 +23,8 @@ public enum LFSJob {
             return o
         }()
         engine.setLFSRunner { job, mirror, context in
-            let lfs = LFSSync(home: home, catalog: catalog, options: options)
+            var lfs = LFSSync(home: home, catalog: catalog, options: options)
+            lfs.slots = transfers
             let report = lfs.run(mirror: mirror, actor: Actor(description: job.actor), parallel: parallel,
                                  progress: { p in
                                      context.report(JobProgress(phase: p.phase.rawValue, unitsDone: Int64(p.objectsDone),

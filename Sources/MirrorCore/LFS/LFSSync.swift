@@ -29,6 +29,8 @@ public struct LFSSync: Sendable {
     public let home: Home
     public let catalog: Catalog
     public var options: LFSOptions
+    /// Shared with other fetches (an engine's LFS jobs): each object's transfer holds one of these slots.
+    public var slots: LFSTransferSlots?
 
     public init(home: Home, catalog: Catalog, options: LFSOptions = LFSOptions()) {
         self.home = home
@@ -409,6 +411,7 @@ public struct LFSSync: Sendable {
             queue.close()
         }
         let refreshEndpoint = endpoint
+        let slots = self.slots
         for _ in 0..<parallel {
             group.enter()
             let worker = Thread { [home, options] in
@@ -423,7 +426,13 @@ public struct LFSSync: Sendable {
                     holders: { oid in (try? catalog.lfsHolders(oid: oid.hex, excluding: mirrorId)) ?? [] })
                 while let item = queue.pop() {
                     if isCancelled() { continue }
-                    collector.add(transfer.run(item))
+                    if let slots {
+                        guard slots.acquire(isCancelled: isCancelled) else { continue }
+                        collector.add(transfer.run(item))
+                        slots.release()
+                    } else {
+                        collector.add(transfer.run(item))
+                    }
                 }
             }
             worker.stackSize = 1 << 20
