@@ -177,7 +177,7 @@ struct ProxyConnectTests {
         let environment = ["https_proxy": proxy.url, "HTTPS_PROXY": proxy.url, "http_proxy": "", "HTTP_PROXY": "",
                            "all_proxy": "", "ALL_PROXY": ""]
         // Which of the four kinds of request nginx saw, and from where.
-        func kinds(_ requests: [(method: String, path: String, from: String)]) -> [String: Set<String>] {
+        func kinds(_ requests: [(method: String, path: String, from: String, protocol: String)]) -> [String: Set<String>] {
             var seen: [String: Set<String>] = [:]
             for r in requests {
                 let kind = r.path.hasSuffix("/info/refs") ? "git refs" : r.path.hasSuffix("/git-upload-pack") ? "git pack"
@@ -198,6 +198,10 @@ struct ProxyConnectTests {
         for kind in ["git refs", "git pack", "lfs batch", "lfs object"] {
             #expect(proxied[kind] == ["127.0.0.3"], "\(kind) came through the proxy: \(proxied)")
         }
+        // The server offers HTTP/2 (ALPN): libcurl takes it, through the tunnel too; libgit2 speaks HTTP/1.1.
+        let protocols = Dictionary(grouping: up.server.requests, by: { $0.path.hasSuffix("/" + up.oid) ? "lfs object" : $0.path.hasSuffix("/git-upload-pack") ? "git pack" : "other" })
+            .mapValues { Set($0.map(\.protocol)) }
+        #expect(protocols["lfs object"] == ["HTTP/2.0"] && protocols["git pack"] == ["HTTP/1.1"], "\(protocols)")
 
         // The same sync into a second home, with no_proxy naming the host: the proxy sees nothing.
         let direct = try TestEnv("proxy-connect-direct")

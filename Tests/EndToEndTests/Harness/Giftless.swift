@@ -29,11 +29,11 @@ struct LFSServer {
         var range: String
     }
 
-    /// Every request nginx has logged so far: method, path, and the address it came from.
-    var requests: [(method: String, path: String, from: String)] {
+    /// Every request nginx has logged so far: method, path, the address it came from, and the protocol.
+    var requests: [(method: String, path: String, from: String, protocol: String)] {
         ((try? String(contentsOfFile: accessLog, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ").map(String.init)
-            return f.count >= 6 ? (f[0], f[1], f[5]) : nil
+            return f.count >= 7 ? (f[0], f[1], f[5], f[6]) : nil
         }
     }
 
@@ -121,7 +121,7 @@ struct LFSServer {
             error_log \(dir)/error.log;
             events { worker_connections 256; }
             http {
-                log_format lfs '$request_method $uri $status $body_bytes_sent "$http_range" $remote_addr';
+                log_format lfs '$request_method $uri $status $body_bytes_sent "$http_range" $remote_addr $server_protocol';
                 access_log \(accessLog) lfs;
                 client_body_temp_path \(dir)/client_body;
                 fastcgi_temp_path \(dir)/fastcgi;
