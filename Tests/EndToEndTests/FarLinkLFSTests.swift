@@ -129,6 +129,20 @@ struct FarLinkLFSTests {
         #expect(up.server.downloads(of: up.oid).count == 1, "\(up.server.downloads(of: up.oid))")
     }
 
+    @Test("time spent in the mirror's own --max-rate cap is not a slow link: a capped download under --min-rate is one request")
+    func ownCapIsNotSlow() throws {
+        let env = try TestEnv("lfs-far-min-rate-capped")
+        let size = 5_000_000
+        let up = try FarLFSUpstream.make(env: env, name: "model", size: size)
+        // The mirror's cap (1 MB/s) is below the minimum rate (3 MB/s over 2 s); the link itself is fast.
+        try env.md("add", "model", up.server.url("model"), "--max-rate", "1MB/s")
+        let r = try env.md("sync", "model", "--stall-timeout", "2", "--min-rate", "3MB/s", "--json")
+        #expect(r.status == 0, "\(r)")
+        #expect(try LFSUpstream.sha256(file: up.placed(in: env, "model")) == up.oid)
+        try eventually(timeout: 10, "nginx logs the download") { !up.server.downloads(of: up.oid).isEmpty }
+        #expect(up.server.downloads(of: up.oid).count == 1, "never aborted as too slow: \(up.server.downloads(of: up.oid))")
+    }
+
     @Test("a sync's LFS job alone uses all of [engine] max_lfs transfers, each on its own kept-alive connection")
     func oneJobUsesEveryTransfer() throws {
         let env = try TestEnv("lfs-far-parallel")
