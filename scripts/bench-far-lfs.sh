@@ -170,20 +170,23 @@ if awk -v l="${LOAD_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; t
     echo "bench-far-lfs: warning: the machine is busy (load average $LOAD_START on $(nproc) cores); results will be noisy" >&2
 fi
 
-# --- one side, one round: appends "wall connections" to $RUN/<side> ----------------------------------------
+# --- one side, one round: appends "wall connections batch-requests" to $RUN/<side> -------------------------
 connections() { # connections LOG: lines logged so far (one per ended connection)
-    [ -f "$1" ] && wc -l <"$1" || echo 0
+    if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
+}
+batches() { # batch requests nginx has logged so far
+    grep -c '^POST .*/objects/batch ' "$RUN/nginx/access.log" 2>/dev/null || true
 }
 timed() { # timed SIDE CMD...
-    local side=$1 t0 t1 c0 c1
+    local side=$1 t0 t1 c0 c1 b0 b1
     shift
-    c0=$(connections "$RUN/lfs-proxy.jsonl")
+    c0=$(connections "$RUN/lfs-proxy.jsonl"); b0=$(batches)
     t0=$EPOCHREALTIME
     "$@"
     t1=$EPOCHREALTIME
     sleep 0.5 # the proxy logs a connection when it ends, just after the client exits
-    c1=$(connections "$RUN/lfs-proxy.jsonl")
-    awk -v a="$t0" -v b="$t1" -v c="$((c1 - c0))" 'BEGIN { printf "%.3f %d\n", b - a, c }' >>"$RUN/$side"
+    c1=$(connections "$RUN/lfs-proxy.jsonl"); b1=$(batches)
+    awk -v a="$t0" -v b="$t1" -v c="$((c1 - c0))" -v n="$((b1 - b0))" 'BEGIN { printf "%.3f %d %d\n", b - a, c, n }' >>"$RUN/$side"
 }
 md_side() {
     local home=$RUN/md-$1
@@ -208,7 +211,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     if ((r % 2)); then timed mirrordeck md_side "$r"; timed git-lfs git_side "$r"; else timed git-lfs git_side "$r"; timed mirrordeck md_side "$r"; fi
     check "$RUN/md-$r/mirrors/small.git/lfs/objects"
     check "$RUN/git-$r.git/lfs/objects"
-    printf '  round %d: mirrordeck %s s (%s connections), git-lfs %s s (%s connections)\n' "$r" \
+    printf '  round %d: mirrordeck %s s (%s connections, %s batch requests), git-lfs %s s (%s connections, %s batch requests)\n' "$r" \
         $(tail -1 "$RUN/mirrordeck") $(tail -1 "$RUN/git-lfs")
     rm -rf "$RUN/md-$r" "$RUN/git-$r.git"
 done
@@ -217,6 +220,7 @@ done
 col() { awk -v c="$2" '{ print $c }' "$1" | median; }
 MD=$(col "$RUN/mirrordeck" 1); GL=$(col "$RUN/git-lfs" 1)
 MD_CONN=$(col "$RUN/mirrordeck" 2); GL_CONN=$(col "$RUN/git-lfs" 2)
+MD_BATCH=$(col "$RUN/mirrordeck" 3); GL_BATCH=$(col "$RUN/git-lfs" 3)
 RATIO=$(awk -v a="$GL" -v b="$MD" 'BEGIN { printf "%.2f", a / b }')
 VERDICT=$(awk -v r="$RATIO" -v t="$TARGET" 'BEGIN { print (r >= t ? "✅ pass" : "❌ FAIL") }')
 samples() { awk '{ printf "%s%.2f", (NR > 1 ? ", " : ""), $1 }' "$1"; }
@@ -243,7 +247,8 @@ daemon behind one proxy, and behind another $(/usr/sbin/nginx -v 2>&1 | sed 's/.
 keep-alive) in front of giftless's batch API. Times are wall-clock medians of $ROUNDS rounds, sides interleaved
 (samples: mirrordeck $(samples "$RUN/mirrordeck"); git-lfs $(samples "$RUN/git-lfs")); ratio = git-lfs time ÷
 mirrordeck time. Both object stores were checked after each round: $COUNT objects, each hashing to its name.
-Connections through the LFS proxy per run (median): mirrordeck $MD_CONN, git-lfs $GL_CONN.
+Per run (median): connections through the LFS proxy, mirrordeck $MD_CONN, git-lfs $GL_CONN; batch requests (nginx's
+log), mirrordeck $MD_BATCH, git-lfs $GL_BATCH.
 EOF
 if [ "${BENCH_FAR_LFS_DOC:-1}" != 0 ]; then
     python3 "$ROOT/scripts/bench/splice.py" "$DOC" far-lfs "$RUN/section.md"
