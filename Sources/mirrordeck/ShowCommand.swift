@@ -81,10 +81,11 @@ struct ShowCommand: ParsableCommand {
         for (key, value) in lines { print("\(key.padding(toLength: 12, withPad: " ", startingAt: 0)) \(value)") }
         guard !runs.isEmpty else { return }
         print("\nrecent runs:")
-        var rows = [["STARTED", "RESULT", "DURATION", "OBJECTS", "BYTES", "REFS +/-", "BY"]]
+        var rows = [["STARTED", "RESULT", "DURATION", "OBJECTS", "BYTES", "REFS +/-", "STEPS", "BY"]]
         for r in runs {
             rows.append([TimeFormat.iso(r.startedAt) ?? "", r.result.rawValue, r.durationMs.map { TimeFormat.duration(ms: $0) } ?? "—",
-                         String(r.objectsReceived), ByteFormat.format(r.bytesReceived), "\(r.refsUpdated)/\(r.refsDeleted)", r.actor])
+                         String(r.objectsReceived), ByteFormat.format(r.bytesReceived), "\(r.refsUpdated)/\(r.refsDeleted)",
+                         r.stepsTotal > 0 ? "\(r.steps)/\(r.stepsTotal) (\(r.attempts) tries)" : "—", r.actor])
         }
         print(Table.render(rows))
     }

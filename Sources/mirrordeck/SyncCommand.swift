@@ -19,6 +19,8 @@ struct SyncCommand: ParsableCommand {
     @Option(help: "How many syncs an embedded engine runs at once (default: [engine] max_syncs, 8).") var parallel: Int?
     @Option(name: .customLong("stall-timeout"), help: "Seconds without a byte from an upstream before a transfer counts as stalled and fails (default: [engine] stall_timeout, 60).")
     var stallTimeout: Int?
+    @Flag(help: "Fetch in steps from the start (a few refs at a time, each kept), not only after the link cut a fetch.")
+    var stepwise = false
     @Flag(help: "Print JSON results (see docs/json.md).") var json = false
     @Flag(name: .customLong("no-lfs"), help: "Do not wait for the LFS fetch a sync queues (the daemon or the next engine runs it).") var noLFS = false
     @Flag(name: .customLong("no-wait"), help: "Only queue the jobs and print their ids; the daemon (or the next engine) runs them.") var noWait = false
@@ -47,6 +49,7 @@ struct SyncCommand: ParsableCommand {
         var config = try EngineConfig.load(home: home)
         if let parallel { config.maxSyncs = parallel }
         if let stallTimeout { config.stallTimeout = TimeInterval(stallTimeout) }
+        if stepwise { config.forceSteps = true }
         let client = JobClient(home: home, catalog: catalog, config: config)
         EngineSetup.configure(client)
         let jobs = try catalog.enqueue(mirrors, kind: .sync, trigger: .acting, actor: .acting)
@@ -161,7 +164,10 @@ final class JobDisplay {
         switch (job.state, run?.result) {
         case (.succeeded, .upToDate?): return "ok      \(name): up to date\(duration)"
         case (.succeeded, _):
-            return "ok      \(name): updated\(duration)" + (run.map { " (\($0.objectsReceived) objects, \(ByteFormat.format($0.bytesReceived)))" } ?? "")
+            return "ok      \(name): updated\(duration)" + (run.map { r in
+                let steps = r.steps > 0 ? ", \(r.steps) of \(r.stepsTotal) steps in \(r.attempts) tries" : ""
+                return " (\(r.objectsReceived) objects, \(ByteFormat.format(r.bytesReceived))\(steps))"
+            } ?? "")
         case (.cancelled, _): return "cancel  \(name): cancelled"
         default: return "FAILED  \(name): \(job.error ?? "unknown error")"
         }

@@ -173,6 +173,12 @@ extension Catalog {
         }
     }
 
+    /// Counts the job's current attempt as its first: it made progress that survives an interruption (a
+    /// completed fetch step), so earlier interrupted attempts no longer count toward giving up.
+    public func jobMadeProgress(_ jobId: Int64) throws {
+        try write { db in try db.execute(sql: "UPDATE job SET attempts = 1 WHERE id = ? AND attempts > 1", arguments: [jobId]) }
+    }
+
     /// Ids of the jobs running under one engine.
     public func runningJobIds(engineId: String) throws -> Set<Int64> {
         try read { db in

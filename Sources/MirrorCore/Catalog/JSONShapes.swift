@@ -56,6 +56,9 @@ public enum JSONShapes {
             "objects_received": r.objectsReceived,
             "refs_updated": r.refsUpdated,
             "refs_deleted": r.refsDeleted,
+            "steps": r.steps,
+            "steps_total": r.stepsTotal,
+            "attempts": r.attempts,
             "error": r.error as Any,
         ]
     }

@@ -285,11 +285,12 @@ public final class Engine: @unchecked Sendable {
         var syncer = Syncer(home: home, catalog: catalog, hostGate: gate)
         syncer.policy = config.policy
         syncer.transferLimits.stallTimeout = config.stallTimeout
+        syncer.forceSteps = config.forceSteps
         let actor = Actor(description: job.actor)
         let report = syncer.sync(mirror, trigger: job.trigger, actor: actor, jobId: job.id,
                                  progress: { p in
                                      let t = p.transfer
-                                     context.report(JobProgress(phase: p.phase.rawValue, unitsDone: Int64(t.receivedObjects),
+                                     context.report(JobProgress(phase: p.label, unitsDone: Int64(t.receivedObjects),
                                                                 unitsTotal: Int64(t.totalObjects), bytesDone: t.receivedBytes))
                                  },
                                  isCancelled: { context.isCancelled })

@@ -41,6 +41,8 @@ public struct EngineConfig: Sendable, Equatable {
     public var diskReserve = DiskReserve.default
     /// Seconds without a byte from an upstream before a git or LFS transfer is stalled (`stall_timeout`).
     public var stallTimeout = GitTransferLimits.defaultStallTimeout
+    /// Fetch in steps from the start (`sync --stepwise`), not only after a cut.
+    public var forceSteps = false
     /// Bytes a second for all transfers together (`[engine] max_rate`), and per upstream host (`[hosts."HOST"]
     /// max_rate`); nil and absent hosts: no cap.
     public var maxRate: Int64?
