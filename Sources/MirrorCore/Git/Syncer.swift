@@ -74,6 +74,7 @@ public struct Syncer: Sendable {
         } catch {
             outcome = SyncOutcome(result: .failed)
             outcome.error = Redactor.redact("\(error)")
+            RateLimitProbe.classify(&outcome, mirror: mirror)
         }
         do {
             let (finished, state) = try catalog.finishRun(run, mirror: mirror, outcome: outcome, actor: actor, policy: policy)

@@ -17,6 +17,8 @@ public enum LFSError: Error, CustomStringConvertible, Equatable, Sendable {
     case repository(path: String, message: String)
     /// The fetch's missing bytes do not fit in the free space beyond the reserve: nothing was fetched.
     case diskBudget(DiskBudget)
+    /// The LFS server's host is rate-limiting us (429, or 403 with `X-RateLimit-Remaining: 0`).
+    case rateLimited(HostRateLimit)
     case cancelled
 
     public var description: String {
@@ -35,6 +37,8 @@ public enum LFSError: Error, CustomStringConvertible, Equatable, Sendable {
             return "mirror repository \(path): \(message)"
         case let .diskBudget(budget):
             return "not enough disk space for the LFS fetch: \(budget.shortfall); nothing was fetched: free space or lower --disk-reserve"
+        case let .rateLimited(limit):
+            return "rate-limited: \(limit.description); the LFS fetch waits for the reset"
         case .cancelled:
             return "cancelled"
         }

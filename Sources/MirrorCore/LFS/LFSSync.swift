@@ -188,6 +188,8 @@ public struct LFSSync: Sendable {
             try transfer(mirror, parallel: max(1, parallel), tracker: tracker, collector: collector, report: &report,
                          progress: progress, isCancelled: isCancelled)
         } catch LFSError.cancelled {
+        } catch let LFSError.rateLimited(limit) {
+            report.rateLimit = limit
         } catch {
             problem = Redactor.redact("\(error)")
         }
@@ -215,6 +217,11 @@ public struct LFSSync: Sendable {
         if isCancelled() {
             report.result = .cancelled
             report.error = "cancelled: \(report.missing) of \(report.objectsTotal) objects still missing; partial downloads are kept"
+        } else if let limit = report.rateLimit, problem == nil {
+            report.result = .rateLimited
+            report.error = LFSError.rateLimited(limit).description
+            // The host's state, whoever runs this fetch (an engine's job or `lfs fetch`).
+            _ = try? catalog.recordRateLimit(limit, actor: actor)
         } else if report.missing > 0 || problem != nil {
             report.result = .failed
             report.error = Self.summary(report, problem: problem)

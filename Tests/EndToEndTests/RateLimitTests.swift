@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+@Suite("rate limits: a host state, not N failures; request budgets")
+struct RateLimitTests {
+    func mirrors(_ env: TestEnv) throws -> [String: [String: Any]] {
+        let list = try env.json(env.md("list", "--json")) as! [[String: Any]]
+        return Dictionary(uniqueKeysWithValues: list.map { ($0["name"] as! String, $0) })
+    }
+
+    func runResults(_ env: TestEnv, _ name: String) throws -> [String] {
+        let show = try env.json(env.md("show", name, "--json")) as! [String: Any]
+        return (show["runs"] as! [[String: Any]]).map { $0["result"] as! String }
+    }
+
+    @Test("429 with Retry-After from a git host: every mirror of it waits rate-limited, none fails or pauses, all sync after the reset")
+    func tooManyRequestsIsAHostState() throws {
+        let env = try TestEnv("ratelimit429")
+        let server = try HTTPGitServer.start(env: env, root: env.path("served"))
+        let proxy = try RateLimitProxy.start(env: env, upstreamPort: server.port)
+        let names = ["alpha", "beta", "gamma"]
+        for name in names {
+            _ = try Upstream(env: env, servedRoot: server.root, name: name)
+            try env.md("add", name, proxy.url(server.url(name)), "--interval", "1h")
+        }
+        try proxy.limit(seconds: 8, status: 429, reset: "retry-after")
+        let daemon = try DaemonProcess.start(env: env)
+
+        // While the limit holds: every mirror of the host shows it, with its jobs waiting in the queue.
+        var seen: [String: [String: Any]] = [:]
+        try eventually(timeout: 7, "all three mirrors rate-limited") {
+            seen = try mirrors(env)
+            return names.allSatisfy { seen[$0]?["rate_limited_until"] is String }
+        }
+        for name in names {
+            let m = try #require(seen[name])
+            #expect(m["rate_limited_host"] as? String == "127.0.0.1")
+            #expect(m["consecutive_failures"] as? Int == 0, "\(name): \(m)")
+            #expect(m["status"] as? String != "paused" && m["status"] as? String != "failed", "\(name): \(m)")
+            #expect(m["last_error"] is NSNull, "\(name): \(m)")
+        }
+        let list = try env.md("list")
+        #expect(list.stdout.contains("rate-limited until"), "\(list.stdout)")
+        #expect(list.stdout.contains("127.0.0.1 rate-limited until"), "\(list.stdout)")
+        let metrics = try Curl.get(daemon.base + "/metrics").body
+        #expect(metrics.contains("mirrordeck_mirror_rate_limited{mirror=\"alpha\"} 1"), "\(metrics)")
+        #expect(metrics.contains("mirrordeck_host_rate_limited_until_seconds{host=\"127.0.0.1\"}"), "\(metrics)")
+        let jobs = try env.json(env.md("jobs", "--json")) as! [[String: Any]]
+        let waiting = jobs.filter { $0["state"] as? String == "queued" && $0["wait_until"] is String }
+        #expect(!waiting.isEmpty, "\(jobs)")
+        #expect(try env.md("jobs").stdout.contains("waits until"))
+        // One host event, however many jobs met the limit.
+        #expect(try env.sql("SELECT COUNT(*) FROM event WHERE action = 'rate-limit'") == [["1"]])
+
+        // After the reset the syncs resume by themselves and succeed.
+        try eventually(timeout: 45, "all three synced after the reset") {
+            let now = try mirrors(env)
+            return names.allSatisfy { now[$0]?["last_success_at"] is String && now[$0]?["rate_limited_until"] is NSNull }
+        }
+        for name in names {
+            let results = try runResults(env, name)
+            #expect(results.first == "updated", "\(name): \(results)")
+            #expect(!results.contains("failed"), "\(name): \(results)")
+            #expect(try Upstream.refs(of: env.mirrorPath(name)) == Upstream.refs(of: server.root + "/\(name).git"))
+        }
+        let after = try mirrors(env)
+        #expect(names.allSatisfy { after[$0]?["consecutive_failures"] as? Int == 0 && after[$0]?["status"] as? String == "ok" })
+        #expect(try env.sql("SELECT COUNT(*) FROM sync_run WHERE result = 'rate-limited'").first?.first.flatMap(Int.init) ?? 0 >= 1)
+        // Polite: no hammering while limited — each mirror met the limit at most a couple of times (its fetch
+        // and the probe that read the headers), not once per engine tick.
+        let limited = proxy.requests().filter { $0["status"] as? Int == 429 }
+        #expect(limited.count >= 1 && limited.count <= 3 * 3, "\(limited.count) requests answered 429")
+    }
+
+    @Test("403 with X-RateLimit-Remaining: 0 and X-RateLimit-Reset: 'sync' waits for the reset and succeeds; a plain 403 is a failure")
+    func forbiddenWithQuotaHeaders() throws {
+        let env = try TestEnv("ratelimit403")
+        let server = try HTTPGitServer.start(env: env, root: env.path("served"))
+        let proxy = try RateLimitProxy.start(env: env, upstreamPort: server.port)
+        let upstream = try Upstream(env: env, servedRoot: server.root, name: "tool")
+        try env.md("add", "tool", proxy.url(server.url("tool")))
+        try proxy.limit(seconds: 4, status: 403, reset: "reset", remaining: "0")
+        let started = Date()
+        let sync = try env.md("sync", "tool")
+        #expect(sync.status == 0, "\(sync)")
+        #expect(sync.stdout.contains("waits   tool: 127.0.0.1 rate-limited until"), "\(sync.stdout)")
+        #expect(Date().timeIntervalSince(started) >= 2.5, "the sync waited for the reset")
+        #expect(try runResults(env, "tool") == ["updated", "rate-limited"])
+        let state = try #require(try mirrors(env)["tool"])
+        #expect(state["consecutive_failures"] as? Int == 0)
+
+        // A 403 without the quota headers is the refusal it says it is: a failure, counted.
+        try upstream.commit("more.txt", "more\n")
+        try upstream.push(["main"])
+        try proxy.limit(seconds: 60, status: 403, reset: "none", remaining: "17")
+        let refused = try env.md("sync", "tool")
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stdout.contains("FAILED") && refused.stdout.contains("403"), "\(refused.stdout)")
+        let failed = try #require(try mirrors(env)["tool"])
+        #expect(failed["status"] as? String == "failed")
+        #expect(failed["consecutive_failures"] as? Int == 1)
+        #expect(failed["rate_limited_until"] is NSNull)
+    }
+
+    @Test("--host-budget and request_budget: bad values are one line and exit 2")
+    func badBudgets() throws {
+        let env = try TestEnv("budgetbad")
+        for bad in ["github.com", "github.com=lots/h", "github.com=100/fortnight", "=5/h", "github.com=0/h"] {
+            let r = try env.md("daemon", "--host-budget", bad, "--listen", "127.0.0.1:\(Net.freePort())")
+            #expect(r.status == 2, "\(bad): \(r)")
+            #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("--host-budget"), "\(bad): \(r.stderr)")
+        }
+        try FileManager.default.createDirectory(atPath: env.home, withIntermediateDirectories: true)
+        try "[hosts.\"github.com\"]\nrequest_budget = \"many\"\n".write(toFile: env.home + "/config.toml", atomically: true, encoding: .utf8)
+        let r = try env.md("daemon", "--listen", "127.0.0.1:\(Net.freePort())")
+        #expect(r.status == 2, "\(r)")
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("request_budget"), "\(r.stderr)")
+    }
+}
