@@ -240,9 +240,9 @@ public struct MirrorRow: Equatable, Sendable {
     }
 
     /// "rate-limited until 12:03" when one of the mirror's hosts is among `limits` (active ones).
-    public func rateLimitText(_ limits: [HostRateLimit]) -> String? {
+    public func rateLimitText(_ limits: [HostRateLimit], time: LocalTime = .system) -> String? {
         guard !limits.isEmpty, let limit = MirrorHosts.limit(for: summary.mirror, in: limits) else { return nil }
-        return "rate-limited until \(TimeFormat.clock(limit.until))"
+        return "rate-limited until \(Format.clock(limit.until, time: time))"
     }
 
     /// Words the filter matches exactly: the status, `stale`, `marked`, `lfs`.

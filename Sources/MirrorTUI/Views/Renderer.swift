@@ -103,7 +103,7 @@ public struct Renderer: Sendable {
         if let identity = state.identity { parts.insert((clean(identity), 0, true), at: 0) }
         // Once per host, however many mirrors wait for it: "github.com rate-limited until 12:03".
         for limit in state.activeHostLimits {
-            parts.append(("\(clean(limit.host)) rate-limited until \(TimeFormat.clock(limit.until))", 0, true))
+            parts.append(("\(clean(limit.host)) rate-limited until \(Format.clock(limit.until, time: time))", 0, true))
         }
         parts += [
             (engine, 1, engineWarn),
@@ -214,7 +214,7 @@ public struct Renderer: Sendable {
     /// A row's "rate-limited until 12:03" while one of its hosts is (running jobs show their progress instead).
     private func p_rateLimit(_ r: MirrorRow, _ state: DashboardState) -> String? {
         guard r.job?.state != .running else { return nil }
-        return r.rateLimitText(state.activeHostLimits)
+        return r.rateLimitText(state.activeHostLimits, time: time)
     }
 
     // MARK: jobs
@@ -500,7 +500,7 @@ public struct Renderer: Sendable {
                             e.status >= 400 ? .failed : .base))
             }
         }
-        if let limited = row.rateLimitText(state.activeHostLimits),
+        if let limited = row.rateLimitText(state.activeHostLimits, time: time),
            let limit = MirrorHosts.limit(for: m, in: state.activeHostLimits) {
             out.append(("rate limit", "\(limited): \(clean(limit.host)) answered \(limit.status) (\(clean(limit.source))); syncs wait, no failure counted", .queued))
         }
