@@ -50,7 +50,7 @@ struct RateLimitTests {
         #expect(!waiting.isEmpty, "\(jobs)")
         #expect(try env.md("jobs").stdout.contains("waits until"))
         // One host event, however many jobs met the limit.
-        #expect(try env.sql("SELECT COUNT(*) FROM event WHERE action = 'rate-limit'") == [["1"]])
+        #expect(try env.sql("SELECT COUNT(*) FROM event WHERE action = 'limit'") == [["1"]])
 
         // After the reset the syncs resume by themselves and succeed.
         try eventually(timeout: 45, "all three synced after the reset") {

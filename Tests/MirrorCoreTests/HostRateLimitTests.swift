@@ -137,9 +137,9 @@ struct HostRateLimitTests {
         let after = try catalog.claim(engineId: "e", freeSlots: [.sync: 8], now: now.addingTimeInterval(301))
         #expect(Set(after.map(\.mirrorId)) == [a.id!, b.id!, viaLFS.id!])
         // One event for the host, however many mirrors wait.
-        #expect(try catalog.events(after: 0).filter { $0.action == "rate-limit" }.count == 1)
+        #expect(try catalog.events(after: 0).filter { $0.action == "limit" }.count == 1)
         try catalog.recordRateLimit(HostRateLimit(host: "github.com", until: now.addingTimeInterval(310), status: 429, source: "x"), now: now.addingTimeInterval(5))
-        #expect(try catalog.events(after: 0).filter { $0.action == "rate-limit" }.count == 1)
+        #expect(try catalog.events(after: 0).filter { $0.action == "limit" }.count == 1)
         #expect(try catalog.hostLimits(now: now).first?.until == now.addingTimeInterval(310))
     }
 

@@ -55,7 +55,7 @@ extension Catalog {
             }
         }
         if newlyLimited {
-            try Event(actor: actor, action: "rate-limit", mirror: nil,
+            try Event(actor: actor, action: "limit", mirror: nil,
                       message: "\(limit.description): \(affected.count) mirror(s) wait for the reset", at: now).append(to: db)
         }
         return limit

@@ -24,7 +24,7 @@ enum RateLimitProbe {
         guard let limit else { return }
         outcome.result = .rateLimited
         outcome.rateLimit = limit
-        outcome.error = "rate-limited: \(limit.description); syncs of its mirrors wait for the reset"
+        outcome.error = "\(limit.description); its mirrors' syncs wait for the reset"
     }
 
     /// The status in libgit2's "unexpected http status code: 429".

@@ -38,7 +38,7 @@ public enum LFSError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .diskBudget(budget):
             return "not enough disk space for the LFS fetch: \(budget.shortfall); nothing was fetched: free space or lower --disk-reserve"
         case let .rateLimited(limit):
-            return "rate-limited: \(limit.description); the LFS fetch waits for the reset"
+            return "LFS server \(limit.description); the LFS fetch waits for the reset"
         case .cancelled:
             return "cancelled"
         }

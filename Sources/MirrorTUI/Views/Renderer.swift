@@ -542,12 +542,12 @@ public struct Renderer: Sendable {
         if runs.isEmpty {
             lines.append((style(.base), [("   " + (state.snapshot.detail?.mirrorName == name ? "no runs yet" : "loading…"), style(.muted))]))
         } else {
-            let head = "   " + DisplayWidth.fit("STARTED", 20) + " " + DisplayWidth.fit("RESULT", 10) + " " + DisplayWidth.fit("TOOK", 8, right: true)
+            let head = "   " + DisplayWidth.fit("STARTED", 20) + " " + DisplayWidth.fit("RESULT", 12) + " " + DisplayWidth.fit("TOOK", 8, right: true)
                 + " " + DisplayWidth.fit("OBJECTS", 8, right: true) + " " + DisplayWidth.fit("BYTES", 10, right: true) + " " + DisplayWidth.fit("REFS +/-", 9) + " BY / ERROR"
             lines.append((style(.tableHeader), [(head, style(.tableHeader))]))
             for r in runs {
-                let role: ThemeRole = r.result == .failed ? .failed : r.result == .running ? .active : r.result == .cancelled ? .muted : .ok
-                let text = "   " + DisplayWidth.fit(TimeFormat.iso(r.startedAt) ?? "", 20) + " " + DisplayWidth.fit(r.result.rawValue, 10) + " "
+                let role: ThemeRole = r.result == .failed ? .failed : r.result == .running ? .active : r.result == .cancelled ? .muted : r.result == .rateLimited ? .queued : .ok
+                let text = "   " + DisplayWidth.fit(TimeFormat.iso(r.startedAt) ?? "", 20) + " " + DisplayWidth.fit(r.result.rawValue, 12) + " "
                     + DisplayWidth.fit(r.durationMs.map { TimeFormat.duration(ms: $0) } ?? "—", 8, right: true) + " "
                     + DisplayWidth.fit(String(r.objectsReceived), 8, right: true) + " "
                     + DisplayWidth.fit(Format.size(r.bytesReceived), 10, right: true) + " "
