@@ -117,3 +117,43 @@ struct RateLimitTests {
         #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("request_budget"), "\(r.stderr)")
     }
 }
+
+@Suite("rate limits from an LFS server")
+struct LFSRateLimitTests {
+    @Test("an LFS batch answered 429 with X-RateLimit-Remaining: 0: the LFS job waits for the reset, nothing fails, the objects arrive after it")
+    func lfsQuota() throws {
+        let env = try TestEnv("ratelimit-lfs")
+        let up = try LFSUpstream(env: env, servedRoot: env.path("served"), name: "model", lfsURL: nil)
+        try FileManager.default.createDirectory(atPath: env.path("data"), withIntermediateDirectories: true)
+        var objects: [FaultServer.Object] = []
+        for i in 0..<3 {
+            let path = env.path("data/w\(i)")
+            try LFSUpstream.random(30_000 + i).write(to: URL(fileURLWithPath: path))
+            let oid = try LFSUpstream.sha256(file: path)
+            objects.append(FaultServer.Object(oid: oid, size: Int64(30_000 + i), path: path, fault: "ok"))
+            try up.addText("w\(i).ptr", LFSUpstream.pointer(oid: oid, size: Int64(30_000 + i)))
+        }
+        try up.commit("weights")
+        try up.push(["--no-verify", "--all"])
+        let server = try FaultServer.start(env: env, objects: objects, batchFaults: ["quota"])
+        try env.md("add", "model", up.bare, "--lfs-url", server.endpoint)
+
+        let started = Date()
+        let sync = try env.md("sync", "model")
+        #expect(sync.status == 0, "\(sync)")
+        #expect(sync.stdout.contains("waits   model: 127.0.0.1 rate-limited until"), "\(sync.stdout)")
+        #expect(Date().timeIntervalSince(started) >= 2, "the LFS job waited for the reset")
+        let status = try env.json(env.lfs("status", "model", "--json")) as! [String: Any]
+        #expect(status["objects_present"] as? Int == 3, "\(status)")
+        let mirror = try #require((try env.json(env.md("list", "--json")) as! [[String: Any]]).first)
+        #expect(mirror["consecutive_failures"] as? Int == 0)
+        #expect(mirror["status"] as? String == "ok")
+        // The batch request met the quota once, was not retried in place, and asked again only after the reset.
+        let batches = server.requests().filter { ($0["path"] as? String) == "/lfs/objects/batch" }
+        #expect(batches.compactMap { $0["status"] as? Int } == [429, 200], "\(batches)")
+        if batches.count == 2, let t0 = batches[0]["t"] as? Double, let t1 = batches[1]["t"] as? Double {
+            #expect(t1 - t0 >= 2.5, "asked again after the reset, \(t1 - t0) s later")
+        }
+        #expect(try env.sql("SELECT COUNT(*) FROM event WHERE action = 'limit'") == [["1"]])
+    }
+}
