@@ -157,3 +157,62 @@ struct LFSRateLimitTests {
         #expect(try env.sql("SELECT COUNT(*) FROM event WHERE action = 'limit'") == [["1"]])
     }
 }
+
+@Suite("request budgets and transfer caps, end to end with the daemon")
+struct BudgetAndCapTests {
+    @Test("--host-budget 20/h with six mirrors due: two checks start, the other four are spread 200 s apart, none starts meanwhile")
+    func budgetSpreadsChecks() throws {
+        let env = try TestEnv("budget")
+        let gitd = try GitDaemon.start(env: env, root: env.path("served"))
+        let names = (1...6).map { "repo\($0)" }
+        for name in names {
+            _ = try Upstream(env: env, servedRoot: gitd.root, name: name, commits: 1)
+            try env.md("add", name, gitd.url(name), "--interval", "1h")
+        }
+        _ = try DaemonProcess.start(env: env, extra: ["--host-budget", "127.0.0.1=20/h"])
+        try eventually(timeout: 20, "two scheduled syncs done") {
+            try env.sql("SELECT COUNT(*) FROM job WHERE state = 'succeeded' AND kind = 'sync'") == [["2"]]
+        }
+        Thread.sleep(forTimeInterval: 2)
+        // Only the budget's burst started: no other job was queued.
+        #expect(try env.sql("SELECT COUNT(*) FROM job WHERE kind = 'sync'") == [["2"]])
+        let next = try env.sql("""
+            SELECT (julianday(next_run_at) - julianday('now')) * 86400 FROM mirror_state
+            WHERE last_success_at IS NULL ORDER BY next_run_at
+            """).compactMap { $0.first.flatMap(Double.init) }
+        #expect(next.count == 4)
+        let gaps = zip(next.dropFirst(), next).map { $0 - $1 }
+        #expect(gaps.allSatisfy { abs($0 - 200) < 5 }, "spread one refill interval apart: \(next)")
+        #expect((next.first ?? 0) > 150, "the first deferred check waits for the refill: \(next)")
+        let list = try env.md("list")
+        #expect(list.stdout.contains("in 3m") || list.stdout.contains("in 2m"), "\(list.stdout)")
+    }
+
+    @Test("a running job shows the cap that binds it and the stall timeout, in 'jobs' and its JSON")
+    func capVisible() throws {
+        let env = try TestEnv("capvisible")
+        let server = try HTTPGitServer.start(env: env, root: env.path("served"))
+        let up = try Upstream(env: env, servedRoot: server.root, name: "big", commits: 1)
+        FileManager.default.createFile(atPath: up.work + "/blob.bin", contents: Data((0..<(4 << 20)).map { _ in UInt8.random(in: 0...255) }))
+        try Shell.git(["add", "blob.bin"], cwd: up.work)
+        try Shell.git(["commit", "-q", "-m", "blob"], cwd: up.work)
+        try up.push(["main"])
+        try FileManager.default.createDirectory(atPath: env.home, withIntermediateDirectories: true)
+        try "[engine]\nmax_rate = \"1MB/s\"\n[hosts.\"127.0.0.1\"]\nmax_rate = \"200KiB/s\"\n".write(toFile: env.home + "/config.toml", atomically: true, encoding: .utf8)
+        try env.md("add", "big", server.url("big"), "--max-rate", "100KiB/s")
+        _ = try DaemonProcess.start(env: env)
+        var job: [String: Any] = [:]
+        try eventually(timeout: 20, "the sync running with its cap recorded") {
+            let jobs = try env.json(env.md("jobs", "--json")) as! [[String: Any]]
+            job = jobs.first { $0["state"] as? String == "running" } ?? [:]
+            return job["cap_rate"] is Int
+        }
+        #expect(job["cap_rate"] as? Int == 100 << 10, "the lowest cap: the mirror's, \(job)")
+        #expect(job["cap_source"] as? String == "mirror")
+        #expect(job["stall_timeout_seconds"] as? Int == 60)
+        let text = try env.md("jobs").stdout
+        #expect(text.contains("LIMIT") && text.contains("(mirror), stall 60s"), "\(text)")
+        try env.md("edit", "big", "--max-rate", "none")
+        try env.md("cancel", "big")
+    }
+}
