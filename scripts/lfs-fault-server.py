@@ -15,6 +15,7 @@ Object faults: ok, missing (batch error 404), bad_oid / upper_oid / short_oid (t
 that oid instead), file_href (href file:///etc/passwd), expired (the first action has already expired),
 truncate (half the declared body, then close), extra (100 bytes too many, no length), extra_declared
 (Content-Length too large), wrong (right size, wrong bytes), 429once (429 + Retry-After: 1, then ok),
+quotaonce (403 + X-RateLimit-Remaining: 0 + X-RateLimit-Reset 3 s ahead, then ok),
 500once (500, then ok), stall (1000 bytes, then silence), redirect_loop, redirect_file (Location:
 file:///etc/passwd), huge (never to be asked for: streams zeros forever).
 Batch faults are answered, in order, to the first batch requests: "429" (Retry-After: 1), "500", or
@@ -132,6 +133,9 @@ class Handler(BaseHTTPRequestHandler):
         n = count("get-" + oid)
         if kind == "429once" and n == 1:
             return self.send_json(429, {"message": "slow down"}, {"Retry-After": "1"})
+        if kind == "quotaonce" and n == 1:
+            return self.send_json(403, {"message": "API rate limit exceeded"},
+                                  {"X-RateLimit-Reset": str(int(time.time()) + 3), "X-RateLimit-Remaining": "0"})
         if kind == "500once" and n == 1:
             return self.send_json(500, {"message": "try again"})
         if kind == "redirect_loop":

@@ -59,6 +59,8 @@ public enum LFSObjectError: Error, CustomStringConvertible, Equatable, Sendable 
     case tooLong(size: Int64)
     /// The home's filesystem cannot hold the object.
     case noSpace(size: Int64, free: Int64)
+    /// The download's host is rate-limiting us: the object is not failed, the fetch waits for the reset.
+    case rateLimited(HostRateLimit)
     /// Writing to the home failed.
     case local(String)
     case cancelled
@@ -79,6 +81,8 @@ public enum LFSObjectError: Error, CustomStringConvertible, Equatable, Sendable 
             return "the object declares \(ByteFormat.format(size)) but the home's filesystem has \(ByteFormat.format(free)) free: free space or check the pointer"
         case let .local(message):
             return message
+        case let .rateLimited(limit):
+            return "download host \(limit.description)"
         case .cancelled:
             return "cancelled"
         }

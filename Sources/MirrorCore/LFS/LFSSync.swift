@@ -391,6 +391,7 @@ public struct LFSSync: Sendable {
                 defer { queue.close(); group.leave() }
                 let client = LFSBatchClient(endpoint: url, options: options, insecureTLS: mirror.insecureTLS, curl: CurlHandle())
                 for batch in batches {
+                    if problems.rateLimit != nil { return }
                     do {
                         let answers = try client.download(batch, isCancelled: isCancelled)
                         for pointer in batch {
@@ -429,8 +430,14 @@ public struct LFSSync: Sendable {
                     },
                     holders: { oid in (try? catalog.lfsHolders(oid: oid.hex, excluding: mirrorId)) ?? [] })
                 while let item = queue.pop() {
-                    if isCancelled() { continue }
-                    collector.add(transfer.run(item))
+                    // Once a host is rate-limited the objects left stay missing (not failed) for the retry.
+                    if isCancelled() || problems.rateLimit != nil { continue }
+                    let result = transfer.run(item)
+                    if case let .failure(.rateLimited(limit)) = result.outcome {
+                        problems.set(LFSError.rateLimited(limit))
+                        continue
+                    }
+                    collector.add(result)
                 }
             }
             worker.stackSize = 1 << 20
@@ -472,5 +479,11 @@ private final class LFSProblemBox: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return stored
+    }
+
+    /// The rate limit that stopped the fetch, if that was its problem.
+    var rateLimit: HostRateLimit? {
+        if case let LFSError.rateLimited(limit)? = error { return limit }
+        return nil
     }
 }
