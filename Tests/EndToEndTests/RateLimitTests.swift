@@ -221,3 +221,39 @@ struct BudgetAndCapTests {
         try env.md("cancel", "big")
     }
 }
+
+@Suite("the dashboard while a host is rate-limited")
+struct RateLimitDashboardTests {
+    @Test("the header names the host once, each of its rows says 'rate-limited until HH:MM', and the rows go ok after the reset")
+    func dashboardShowsTheLimit() throws {
+        let env = try TestEnv("ratelimit-tui")
+        let server = try HTTPGitServer.start(env: env, root: env.path("served"))
+        let proxy = try RateLimitProxy.start(env: env, upstreamPort: server.port)
+        for name in ["one", "two"] {
+            _ = try Upstream(env: env, servedRoot: server.root, name: name)
+            try env.md("add", name, proxy.url(server.url(name)))
+        }
+        let gitd = try GitDaemon.start(env: env, root: env.path("served-git"))
+        _ = try Upstream(env: env, servedRoot: gitd.root, name: "elsewhere")
+        try env.md("add", "elsewhere", "git://localhost:\(gitd.port)/elsewhere.git")
+        try proxy.limit(seconds: 10, status: 429, reset: "retry-after")
+        // The dashboard's own engine runs the scheduler: all three are due at once.
+        let tui = try Tmux([TestEnv.binary, "--home", env.home], width: 160, height: 30)
+        let screen = try tui.waitFor("both rows rate-limited", timeout: 15) { s in
+            s.components(separatedBy: "\n").filter { $0.contains("rate-limited until") }.count >= 3
+        }
+        let header = screen.components(separatedBy: "\n").first ?? ""
+        #expect(header.contains("127.0.0.1 rate-limited until"), "\(header)")
+        #expect(header.components(separatedBy: "rate-limited").count == 2, "named once: \(header)")
+        #expect(tui.line(containing: " one ", in: screen).contains("rate-limited until"), "\(screen)")
+        #expect(tui.line(containing: " two ", in: screen).contains("rate-limited until"), "\(screen)")
+        #expect(!tui.line(containing: "elsewhere", in: screen).contains("rate-limited"), "\(screen)")
+        #expect(!screen.contains("failed") || header.contains("0 failed"), "\(screen)")
+        // After the reset the syncs run by themselves; nothing is left saying rate-limited, nothing failed.
+        let after = try tui.waitFor("both rows ok after the reset", timeout: 40) { s in
+            !s.contains("rate-limited until") && tui.line(containing: " one ", in: s).contains(" ok ") && tui.line(containing: " two ", in: s).contains(" ok ")
+        }
+        #expect(after.components(separatedBy: "\n").first?.contains("0 failed") == true, "\(after)")
+        try tui.send("q")
+    }
+}
