@@ -264,14 +264,15 @@ public final class Engine: @unchecked Sendable {
             do {
                 try catalog.requeueRateLimited(jobId: job.id!, mirrorId: job.mirrorId, limit: limit)
                 logger.notice("\(job.kind.rawValue) job #\(job.id!) waits: \(limit.description)")
+                lock.lock()
+                running[job.id!] = nil
+                lock.broadcast()
+                lock.unlock()
+                return
             } catch {
+                // Not recorded: the job ends below as it stands, rather than staying "running" for good.
                 logger.error("could not record the rate limit of job #\(job.id!): \(error)")
             }
-            lock.lock()
-            running[job.id!] = nil
-            lock.broadcast()
-            lock.unlock()
-            return
         }
         do {
             // Follow-up work is queued before the job ends, so whoever waits for the job finds it.

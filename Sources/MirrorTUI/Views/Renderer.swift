@@ -172,7 +172,7 @@ public struct Renderer: Sendable {
         let sel = theme[.selection]
         func s(_ st: TextStyle) -> TextStyle { selected ? st.withBackground(of: sel.over(theme[.base])) : st }
         c.fill(row: y, col: 0, count: c.width, style: s(base))
-        let limited = p_rateLimit(r, state)
+        let limited = rowRateLimit(r, state)
         for p in placed {
             let text = p.column == .state && limited != nil ? limited! : clean(r.text(p.column, now: state.now, glyphs: glyphs, time: time))
             switch p.column {
@@ -212,7 +212,7 @@ public struct Renderer: Sendable {
     }
 
     /// A row's "rate-limited until 12:03" while one of its hosts is (running jobs show their progress instead).
-    private func p_rateLimit(_ r: MirrorRow, _ state: DashboardState) -> String? {
+    private func rowRateLimit(_ r: MirrorRow, _ state: DashboardState) -> String? {
         guard r.job?.state != .running else { return nil }
         return r.rateLimitText(state.activeHostLimits, time: time)
     }
