@@ -18,8 +18,9 @@ struct ShowCommand: ParsableCommand {
         let storage = try catalog.storage(mirrorId: summary.mirror.id!)
         let lastMaintenance = try catalog.maintenanceRuns(mirrorId: summary.mirror.id!, limit: 1).first
         let lfsDisk = LFSDiskUsage.measure(mirrorPath: home.mirrorPath(name))
+        let limit = MirrorHosts.limit(for: summary.mirror, in: try catalog.hostLimits(now: now))
         if json {
-            var object = JSONShapes.mirror(summary, now: now)
+            var object = JSONShapes.mirror(summary, now: now, limits: limit.map { [$0] } ?? [])
             object["path"] = home.mirrorPath(name)
             object["git_storage"] = [
                 "packs": storage?.packs as Any, "loose_objects": storage?.looseObjects as Any,
@@ -47,7 +48,8 @@ struct ShowCommand: ParsableCommand {
             ("name", m.name),
             ("upstream", UpstreamURL.display(m.upstream)),
             ("path", home.mirrorPath(name)),
-            ("status", s.status.rawValue + (stale ? " (stale)" : "")),
+            ("status", limit.map { "rate-limited until \(TimeFormat.clock($0.until)) (\($0.host): \($0.status), \($0.source)); syncs wait for the reset" }
+                ?? (s.status.rawValue + (stale ? " (stale)" : ""))),
             ("fresh as of", s.freshAsOf.map { "\(TimeFormat.iso($0)!) (lag \(TimeFormat.lag(s.lag(now: now))))" } ?? "never"),
             ("interval", Interval.format(m.intervalSeconds)),
             ("next run", s.nextRunAt.map { "\(TimeFormat.iso($0)!) (\(TimeFormat.until($0, now: now)))" } ?? "not scheduled"),

@@ -109,6 +109,7 @@ final class JobDisplay {
     private let live: Bool
     private let names: [Int64: String]
     private var reported = Set<Int64>()
+    private var waiting = Set<Int64>()
     private var drawn = false
 
     init(live: Bool, names: [Int64: String]) {
@@ -119,6 +120,13 @@ final class JobDisplay {
     func update(_ jobs: [Job], catalog: Catalog, json: Bool) {
         let ended = jobs.filter { $0.state.isFinished && !reported.contains($0.id!) }
         ended.forEach { reported.insert($0.id!) }
+        // A job whose host is rate-limited waits in the queue for the reset: said once, then it runs.
+        for job in jobs where job.state == .queued && job.message?.hasPrefix("waiting: ") == true && !waiting.contains(job.id!) {
+            waiting.insert(job.id!)
+            guard !json else { continue }
+            clearLine()
+            print("waits   \(names[job.mirrorId] ?? "?"): \(job.message!.dropFirst("waiting: ".count))")
+        }
         if !json, !ended.isEmpty {
             let runs = (try? catalog.lastRuns(jobIds: ended.filter { $0.kind == .sync }.map { $0.id! })) ?? [:]
             for job in ended {
@@ -135,8 +143,8 @@ final class JobDisplay {
             if job.bytesDone > 0 { text += ", \(ByteFormat.format(job.bytesDone))" }
             if job.rate > 0 { text += " at \(ByteFormat.rate(job.rate))" }
             if active.count > 1 { text += " (+\(active.count - 1) more running)" }
-        } else if jobs.contains(where: { $0.state == .queued }) {
-            text += " queued"
+        } else if let queued = jobs.first(where: { $0.state == .queued }) {
+            text += queued.message?.hasPrefix("waiting: ") == true ? " " + queued.message! : " queued"
         }
         FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + String(text.prefix(200))).utf8))
         drawn = true

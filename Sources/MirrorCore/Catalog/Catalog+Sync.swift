@@ -17,6 +17,8 @@ public struct SyncOutcome: Sendable {
     public var stepsTotal = 0
     public var attempts = 0
     public var error: String?
+    /// With `result == .rateLimited`: the host and its reset, recorded with the run.
+    public var rateLimit: HostRateLimit?
 
     public init(result: SyncResult, refs: [String: String] = [:], headRef: String? = nil, behind: Int = 0) {
         self.result = result
@@ -130,6 +132,15 @@ extension Catalog {
                     state.status = .failed
                     state.nextRunAt = now.addingTimeInterval(policy.retryDelay(failures: state.consecutiveFailures, intervalSeconds: mirror.intervalSeconds))
                 }
+            case .rateLimited:
+                // A state of the host, not a failure of the mirror: no failure counted, no backoff, no pause;
+                // the next check comes after the reset.
+                if let limit = outcome.rateLimit {
+                    let effective = try Self.recordRateLimit(limit, actor: actor, now: now, db: db)
+                    if state.nextRunAt.map({ $0 < effective.until }) ?? (state.pausedReason == nil) { state.nextRunAt = effective.until }
+                }
+                state.status = state.pausedReason != nil ? .paused
+                    : state.lastSuccessAt == nil ? .idle : (state.consecutiveFailures > 0 ? .failed : .ok)
             case .cancelled, .running:
                 state.status = state.lastSuccessAt == nil ? .idle : (state.consecutiveFailures > 0 ? .failed : .ok)
             }
@@ -144,6 +155,7 @@ extension Catalog {
                 let kept = outcome.steps > 0 ? " (\(outcome.steps) fetch steps completed and kept)" : ""
                 message = "sync failed\(kept): \(run.error ?? "unknown error")"
             case .cancelled: message = "sync cancelled"
+            case .rateLimited: message = "sync waits: \(run.error ?? "the upstream host is rate-limited")"
             case .running: message = "sync interrupted"
             }
             try Event(actor: actor, action: "sync", mirror: mirror.name, message: message, at: now).append(to: db)

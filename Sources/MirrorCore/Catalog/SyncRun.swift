@@ -14,6 +14,8 @@ public enum SyncResult: String, Codable, Sendable {
     /// The up-to-date check found nothing new; no fetch happened.
     case upToDate = "up-to-date"
     case failed, cancelled
+    /// The upstream host answered with a rate limit: the mirror waits for the reset; not a failure.
+    case rateLimited = "rate-limited"
 }
 
 /// One attempt to bring a mirror in line with its upstream.

@@ -88,6 +88,7 @@ public struct Syncer: Sendable {
         } catch {
             outcome = SyncOutcome(result: .failed)
             outcome.error = Redactor.redact("\(error)")
+            RateLimitProbe.classify(&outcome, mirror: mirror)
         }
         // What went over the link counts whether or not the run completed: a cut run's steps are kept.
         outcome.bytesReceived = tally.bytes
