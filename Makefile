@@ -35,7 +35,8 @@ demo: build
 	@scripts/demo.sh $(BIN)
 
 # Benchmarks against git, git-lfs, openssl and friends in the same run; results go to docs/benchmarks.md.
-# BENCH=git|lfs|audit|tui|engine|serve|storage runs one part (storage is not in the default set: it takes minutes of syncs).
+# BENCH=git|lfs|audit|tui|engine|serve|storage|far runs one part (storage and far are not in the default set: storage
+# takes minutes of syncs, far about an hour through the lab's far-link proxy; far also runs scripts/bench-far-lfs.sh).
 BENCH ?= git lfs audit tui engine serve
 bench: test-deps release
 	@for part in $(BENCH); do \

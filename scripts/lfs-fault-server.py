@@ -15,9 +15,11 @@ Object faults: ok, missing (batch error 404), bad_oid / upper_oid / short_oid (t
 that oid instead), file_href (href file:///etc/passwd), expired (the first action has already expired),
 truncate (half the declared body, then close), extra (100 bytes too many, no length), extra_declared
 (Content-Length too large), wrong (right size, wrong bytes), 429once (429 + Retry-After: 1, then ok),
+quotaonce (403 + X-RateLimit-Remaining: 0 + X-RateLimit-Reset 3 s ahead, then ok),
 500once (500, then ok), stall (1000 bytes, then silence), redirect_loop, redirect_file (Location:
 file:///etc/passwd), huge (never to be asked for: streams zeros forever).
-Batch faults are answered, in order, to the first batch requests: "429" (Retry-After: 1) or "500".
+Batch faults are answered, in order, to the first batch requests: "429" (Retry-After: 1), "500", or
+"quota" (429 with Retry-After: 3 and X-RateLimit-Remaining: 0, GitHub's exhausted quota).
 """
 import argparse
 import json
@@ -72,6 +74,10 @@ class Handler(BaseHTTPRequestHandler):
             fault = cfg["batch_faults"].pop(0) if cfg["batch_faults"] else None
         if fault == "429":
             return self.send_json(429, {"message": "slow down"}, {"Retry-After": "1"})
+        if fault == "quota":
+            # GitHub's shape of an exhausted quota: the host is rate-limited for a few seconds.
+            return self.send_json(429, {"message": "API rate limit exceeded"},
+                                  {"Retry-After": "3", "X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "0"})
         if fault == "500":
             return self.send_json(500, {"message": "internal trouble"})
         request = json.loads(payload or b"{}")
@@ -127,6 +133,9 @@ class Handler(BaseHTTPRequestHandler):
         n = count("get-" + oid)
         if kind == "429once" and n == 1:
             return self.send_json(429, {"message": "slow down"}, {"Retry-After": "1"})
+        if kind == "quotaonce" and n == 1:
+            return self.send_json(403, {"message": "API rate limit exceeded"},
+                                  {"X-RateLimit-Reset": str(int(time.time()) + 3), "X-RateLimit-Remaining": "0"})
         if kind == "500once" and n == 1:
             return self.send_json(500, {"message": "try again"})
         if kind == "redirect_loop":

@@ -10,6 +10,7 @@ public final class Metrics: @unchecked Sendable {
     private let lock = NSLock()
     private let syncDuration: ValueHistogram
     private var perMirror: [String: [Gauge]] = [:]
+    private var perHost: [String: Gauge] = [:]
     private var reportedWrites = (transactions: 0, rows: 0)
     private let storage: StorageMetrics
 
@@ -55,8 +56,20 @@ public final class Metrics: @unchecked Sendable {
         let summaries = try catalog.summariesFast()
         let depth = try catalog.queueDepth()
         let running = try catalog.jobs().filter { $0.job.state == .running }
+        let limits = try catalog.hostLimits(now: now)
         lock.lock()
         defer { lock.unlock() }
+        var limitedHosts = Set<String>()
+        for limit in limits {
+            limitedHosts.insert(limit.host)
+            perHost[limit.host] = registry.makeGauge(
+                descriptor: .named("mirrordeck_host_rate_limited_until_seconds", help: "Unix time until which an upstream host is rate-limited (present only while it is)."),
+                labels: [("host", limit.host)]).settingTo(limit.until.timeIntervalSince1970)
+        }
+        for (host, gauge) in perHost where !limitedHosts.contains(host) {
+            registry.unregisterGauge(gauge)
+            perHost[host] = nil
+        }
         var seen = Set<String>()
         for s in summaries {
             let name = s.mirror.name
@@ -75,6 +88,8 @@ public final class Metrics: @unchecked Sendable {
                     .settingTo(s.state.status == .paused ? 1 : 0),
                 registry.makeGauge(descriptor: .named("mirrordeck_mirror_stale", help: "1 when lag exceeds 1.5 times the interval."), labels: labels)
                     .settingTo(s.state.isStale(intervalSeconds: s.mirror.intervalSeconds, now: now) ? 1 : 0),
+                registry.makeGauge(descriptor: .named("mirrordeck_mirror_rate_limited", help: "1 while the mirror's upstream host is rate-limited (its syncs wait for the reset)."), labels: labels)
+                    .settingTo(MirrorHosts.limit(for: s.mirror, in: limits) == nil ? 0 : 1),
             ]
             perMirror[name] = gauges
         }

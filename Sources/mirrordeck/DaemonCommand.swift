@@ -25,6 +25,8 @@ struct DaemonCommand: AsyncParsableCommand {
     var maintenanceWindow: String?
     @Option(name: .customLong("disk-reserve"), help: "Space LFS fetches leave free on the home's filesystem, e.g. 5% or 2GiB (default: [storage] disk_reserve, 5%).")
     var diskReserve: String?
+    @Option(name: .customLong("host-budget"), help: "Requests an upstream host may get per window, e.g. github.com=4000/h (repeatable; units s, m, h, d): scheduled checks of its mirrors are spread to fit (default: [hosts.\"HOST\"] request_budget).")
+    var hostBudget: [String] = []
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -35,6 +37,9 @@ struct DaemonCommand: AsyncParsableCommand {
         }
         if let diskReserve, DiskReserve(diskReserve) == nil {
             throw ValidationError("invalid --disk-reserve \(Redactor.quote(diskReserve)): use a share such as 5% (at most 50%) or a size such as 2GiB")
+        }
+        for text in hostBudget where RequestBudget.parseAssignment(text) == nil {
+            throw ValidationError("invalid --host-budget \(Redactor.quote(text)): use HOST=REQUESTS/WINDOW, e.g. github.com=4000/h (window s, m, h or d)")
         }
     }
 
@@ -68,6 +73,7 @@ struct DaemonCommand: AsyncParsableCommand {
         var engineConfig = try EngineConfig.load(home: home)
         if let window = maintenanceWindow.flatMap(MaintenanceWindow.init) { engineConfig.maintenance.window = window }
         if let reserve = diskReserve.flatMap(DiskReserve.init) { engineConfig.diskReserve = reserve }
+        for (host, budget) in hostBudget.compactMap(RequestBudget.parseAssignment) { engineConfig.hostBudgets[host] = budget }
         let server = DaemonServer(home: home, catalog: catalog, engineConfig: engineConfig, options: options, logger: logger)
         var serveServer: ServeServer?
         if let serveListen {

@@ -12,8 +12,9 @@ struct JobsCommand: ParsableCommand {
     func run() throws {
         let (_, catalog) = try global.open()
         let jobs = try catalog.jobs(all: all)
+        let limits = try catalog.transferLimits(jobIds: jobs.compactMap(\.job.id))
         if json {
-            print(JSONShapes.encode(jobs.map(JSONShapes.job)))
+            print(JSONShapes.encode(jobs.map { JSONShapes.job($0, limits: limits[$0.job.id!]) }))
             return
         }
         let engine = try catalog.liveEngine()
@@ -22,15 +23,29 @@ struct JobsCommand: ParsableCommand {
             print(all ? "no jobs yet" : "no queued or running jobs")
             return
         }
-        var rows = [["ID", "MIRROR", "KIND", "STATE", "PHASE", "PROGRESS", "RATE", "ETA", "TRIGGER", "BY", "ERROR"]]
+        var rows = [["ID", "MIRROR", "KIND", "STATE", "PHASE", "PROGRESS", "RATE", "LIMIT", "ETA", "TRIGGER", "BY", "ERROR"]]
+        let now = Date()
         for s in jobs {
             let j = s.job
             let progress = j.fraction.map { "\(Int($0 * 100))%" } ?? (j.unitsDone > 0 ? "\(j.unitsDone) objects" : "")
+            let l = limits[j.id!]
             rows.append([String(j.id!), s.mirror, j.kind.rawValue, j.state.rawValue, j.phase ?? "", progress,
-                         j.rate > 0 ? ByteFormat.rate(j.rate) : "", j.eta.map { TimeFormat.lag($0) } ?? "",
+                         j.rate > 0 ? ByteFormat.rate(j.rate) : "", Self.limit(j, l, now: now), j.eta.map { TimeFormat.lag($0) } ?? "",
                          j.trigger.rawValue, j.actor, j.error ?? ""])
         }
         print(Table.render(rows))
+    }
+
+    /// What holds a job back: a queued job's wait for a rate-limited host (`waits until 12:03`), a running
+    /// one's cap and stall timeout (`5.0 MB/s (host), stall 60s`).
+    static func limit(_ job: Job, _ limits: JobTransferLimits?, now: Date) -> String {
+        guard let limits else { return "" }
+        if job.state == .queued, let until = limits.waitUntil, until > now { return "waits until \(TimeFormat.clock(until))" }
+        guard job.state == .running else { return "" }
+        var parts: [String] = []
+        if let cap = limits.cap { parts.append("\(ByteFormat.rate(Double(cap.rate))) (\(cap.source.rawValue))") }
+        if let stall = limits.stallTimeout { parts.append("stall \(stall)s") }
+        return parts.joined(separator: ", ")
     }
 }
 

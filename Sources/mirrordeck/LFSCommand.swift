@@ -193,6 +193,8 @@ final class LFSProgressLine: @unchecked Sendable {
             return "skip    \(r.mirror): lfs is off"
         case .cancelled:
             return "cancel  \(r.mirror): \(r.error ?? "cancelled")"
+        case .rateLimited:
+            return "waits   \(r.mirror): \(r.error ?? "the LFS host is rate-limited")"
         case .failed:
             return "FAILED  \(r.mirror): \(r.error ?? "unknown error")"
         case .ok:

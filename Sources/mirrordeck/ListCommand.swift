@@ -12,8 +12,9 @@ struct ListCommand: ParsableCommand {
         let (_, catalog) = try global.open()
         let summaries = try catalog.summariesFast()
         let now = Date()
+        let limits = try catalog.hostLimits(now: now)
         if json {
-            print(JSONShapes.encode(summaries.map { JSONShapes.mirror($0, now: now) }))
+            print(JSONShapes.encode(summaries.map { JSONShapes.mirror($0, now: now, limits: limits) }))
             return
         }
         if summaries.isEmpty {
@@ -23,9 +24,11 @@ struct ListCommand: ParsableCommand {
         var rows = [["NAME", "STATUS", "LAG", "BEHIND", "NEXT", "FAILS", "UPSTREAM"]]
         for s in summaries {
             let stale = s.state.isStale(intervalSeconds: s.mirror.intervalSeconds, now: now)
+            // A rate-limited host is the mirror's state until the reset, whatever its last result was.
+            let limited = MirrorHosts.limit(for: s.mirror, in: limits).map { "rate-limited until \(TimeFormat.clock($0.until))" }
             rows.append([
                 s.mirror.name,
-                s.state.status.rawValue + (stale && s.state.status != .paused ? " (stale)" : ""),
+                limited ?? (s.state.status.rawValue + (stale && s.state.status != .paused ? " (stale)" : "")),
                 TimeFormat.lag(s.state.lag(now: now)),
                 String(s.state.behind),
                 TimeFormat.until(s.state.nextRunAt, now: now),
@@ -34,6 +37,7 @@ struct ListCommand: ParsableCommand {
             ])
         }
         print(Table.render(rows))
+        for limit in limits { print("\(limit.description): its mirrors wait for the reset") }
     }
 }
 

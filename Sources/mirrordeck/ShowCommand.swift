@@ -18,8 +18,9 @@ struct ShowCommand: ParsableCommand {
         let storage = try catalog.storage(mirrorId: summary.mirror.id!)
         let lastMaintenance = try catalog.maintenanceRuns(mirrorId: summary.mirror.id!, limit: 1).first
         let lfsDisk = LFSDiskUsage.measure(mirrorPath: home.mirrorPath(name))
+        let limit = MirrorHosts.limit(for: summary.mirror, in: try catalog.hostLimits(now: now))
         if json {
-            var object = JSONShapes.mirror(summary, now: now)
+            var object = JSONShapes.mirror(summary, now: now, limits: limit.map { [$0] } ?? [])
             object["path"] = home.mirrorPath(name)
             object["git_storage"] = [
                 "packs": storage?.packs as Any, "loose_objects": storage?.looseObjects as Any,
@@ -47,7 +48,8 @@ struct ShowCommand: ParsableCommand {
             ("name", m.name),
             ("upstream", UpstreamURL.display(m.upstream)),
             ("path", home.mirrorPath(name)),
-            ("status", s.status.rawValue + (stale ? " (stale)" : "")),
+            ("status", limit.map { "rate-limited until \(TimeFormat.clock($0.until)) (\($0.host): \($0.status), \($0.source)); syncs wait for the reset" }
+                ?? (s.status.rawValue + (stale ? " (stale)" : ""))),
             ("fresh as of", s.freshAsOf.map { "\(TimeFormat.iso($0)!) (lag \(TimeFormat.lag(s.lag(now: now))))" } ?? "never"),
             ("interval", Interval.format(m.intervalSeconds)),
             ("next run", s.nextRunAt.map { "\(TimeFormat.iso($0)!) (\(TimeFormat.until($0, now: now)))" } ?? "not scheduled"),
@@ -81,10 +83,11 @@ struct ShowCommand: ParsableCommand {
         for (key, value) in lines { print("\(key.padding(toLength: 12, withPad: " ", startingAt: 0)) \(value)") }
         guard !runs.isEmpty else { return }
         print("\nrecent runs:")
-        var rows = [["STARTED", "RESULT", "DURATION", "OBJECTS", "BYTES", "REFS +/-", "BY"]]
+        var rows = [["STARTED", "RESULT", "DURATION", "OBJECTS", "BYTES", "REFS +/-", "STEPS", "BY"]]
         for r in runs {
             rows.append([TimeFormat.iso(r.startedAt) ?? "", r.result.rawValue, r.durationMs.map { TimeFormat.duration(ms: $0) } ?? "—",
-                         String(r.objectsReceived), ByteFormat.format(r.bytesReceived), "\(r.refsUpdated)/\(r.refsDeleted)", r.actor])
+                         String(r.objectsReceived), ByteFormat.format(r.bytesReceived), "\(r.refsUpdated)/\(r.refsDeleted)",
+                         r.stepsTotal > 0 ? "\(r.steps)/\(r.stepsTotal) (\(r.attempts) tries)" : "—", r.actor])
         }
         print(Table.render(rows))
     }

@@ -21,6 +21,8 @@ struct SyncCommand: ParsableCommand {
     var stallTimeout: Int?
     @Option(name: .customLong("min-rate"), help: "Resume an LFS download on a new connection (with Range) when it runs slower than this for the stall timeout, e.g. 100KB/s (default: [engine] min_rate, none).")
     var minRate: String?
+    @Flag(help: "Fetch in steps from the start (a few refs at a time, each kept), not only after the link cut a fetch.")
+    var stepwise = false
     @Flag(help: "Print JSON results (see docs/json.md).") var json = false
     @Flag(name: .customLong("no-lfs"), help: "Do not wait for the LFS fetch a sync queues (the daemon or the next engine runs it).") var noLFS = false
     @Flag(name: .customLong("no-wait"), help: "Only queue the jobs and print their ids; the daemon (or the next engine) runs them.") var noWait = false
@@ -53,6 +55,7 @@ struct SyncCommand: ParsableCommand {
         if let parallel { config.maxSyncs = parallel }
         if let stallTimeout { config.stallTimeout = TimeInterval(stallTimeout) }
         if let minRate { config.minRate = LFSOptions.parseMinRate(minRate) }
+        if stepwise { config.forceSteps = true }
         let client = JobClient(home: home, catalog: catalog, config: config)
         EngineSetup.configure(client)
         let jobs = try catalog.enqueue(mirrors, kind: .sync, trigger: .acting, actor: .acting)
@@ -112,6 +115,7 @@ final class JobDisplay {
     private let live: Bool
     private let names: [Int64: String]
     private var reported = Set<Int64>()
+    private var waiting = Set<Int64>()
     private var drawn = false
 
     init(live: Bool, names: [Int64: String]) {
@@ -122,6 +126,13 @@ final class JobDisplay {
     func update(_ jobs: [Job], catalog: Catalog, json: Bool) {
         let ended = jobs.filter { $0.state.isFinished && !reported.contains($0.id!) }
         ended.forEach { reported.insert($0.id!) }
+        // A job whose host is rate-limited waits in the queue for the reset: said once, then it runs.
+        for job in jobs where job.state == .queued && job.message?.hasPrefix("waiting: ") == true && !waiting.contains(job.id!) {
+            waiting.insert(job.id!)
+            guard !json else { continue }
+            clearLine()
+            print("waits   \(names[job.mirrorId] ?? "?"): \(job.message!.dropFirst("waiting: ".count))")
+        }
         if !json, !ended.isEmpty {
             let runs = (try? catalog.lastRuns(jobIds: ended.filter { $0.kind == .sync }.map { $0.id! })) ?? [:]
             for job in ended {
@@ -138,8 +149,8 @@ final class JobDisplay {
             if job.bytesDone > 0 { text += ", \(ByteFormat.format(job.bytesDone))" }
             if job.rate > 0 { text += " at \(ByteFormat.rate(job.rate))" }
             if active.count > 1 { text += " (+\(active.count - 1) more running)" }
-        } else if jobs.contains(where: { $0.state == .queued }) {
-            text += " queued"
+        } else if let queued = jobs.first(where: { $0.state == .queued }) {
+            text += queued.message?.hasPrefix("waiting: ") == true ? " " + queued.message! : " queued"
         }
         FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + String(text.prefix(200))).utf8))
         drawn = true
@@ -167,7 +178,10 @@ final class JobDisplay {
         switch (job.state, run?.result) {
         case (.succeeded, .upToDate?): return "ok      \(name): up to date\(duration)"
         case (.succeeded, _):
-            return "ok      \(name): updated\(duration)" + (run.map { " (\($0.objectsReceived) objects, \(ByteFormat.format($0.bytesReceived)))" } ?? "")
+            return "ok      \(name): updated\(duration)" + (run.map { r in
+                let steps = r.steps > 0 ? ", \(r.steps) of \(r.stepsTotal) steps in \(r.attempts) tries" : ""
+                return " (\(r.objectsReceived) objects, \(ByteFormat.format(r.bytesReceived))\(steps))"
+            } ?? "")
         case (.cancelled, _): return "cancel  \(name): cancelled"
         default: return "FAILED  \(name): \(job.error ?? "unknown error")"
         }

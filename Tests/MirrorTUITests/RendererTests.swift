@@ -111,3 +111,64 @@ struct RendererTests {
         #expect(Fixture.renderer.render(st) == Fixture.renderer.render(st))
     }
 }
+
+@Suite("the renderer: rate-limited hosts and transfer caps")
+struct RendererLimitTests {
+    func limitedState(width: Int = 160) -> DashboardState {
+        let fleet = [
+            Fixture.summary("org/one", id: 1, upstream: "https://github.com/org/one.git"),
+            Fixture.summary("org/two", id: 2, status: .queued, upstream: "https://github.com/org/two.git"),
+            Fixture.summary("local/three", id: 3, upstream: "https://git.example.org/three.git"),
+        ]
+        var st = Fixture.state(fleet, width: width, height: 30)
+        var snap = Snapshot(mirrors: fleet)
+        snap.hostLimits = [HostRateLimit(host: "github.com", until: Fixture.now.addingTimeInterval(180), status: 429, source: "Retry-After 180")]
+        st.apply(snap)
+        return st
+    }
+
+    @Test("a rate-limited host is named once in the header; each of its mirrors' rows says until when; other hosts' rows do not")
+    func rateLimitedRows() {
+        let st = limitedState()
+        let c = Fixture.renderer.render(st)
+        let until = Format.clock(Fixture.now.addingTimeInterval(180), time: .utc)
+        let header = c.text(row: 0)
+        #expect(header.components(separatedBy: "rate-limited").count == 2, "once: \(header)")
+        #expect(header.contains("github.com rate-limited until \(until)"), "\(header)")
+        let rows = (0..<c.height).map { c.text(row: $0) }
+        let one = rows.first { $0.contains("org/one") } ?? ""
+        let two = rows.first { $0.contains("org/two") } ?? ""
+        let three = rows.first { $0.contains("local/three") } ?? ""
+        #expect(one.contains("rate-limited until \(until)"), "\(one)")
+        #expect(two.contains("rate-limited until \(until)"), "\(two)")
+        #expect(!three.contains("rate-limited"), "\(three)")
+        #expect(three.contains(" ok "), "\(three)")
+    }
+
+    @Test("after the reset nothing says rate-limited, even before the next catalog snapshot")
+    func afterReset() {
+        var st = limitedState()
+        st.tick(Fixture.now.addingTimeInterval(181))
+        #expect(!Fixture.renderer.render(st).text.contains("rate-limited"))
+    }
+
+    @Test("a running job's line shows the cap that binds it; the detail view the cap and the stall timeout")
+    func capShown() {
+        var job = Job(mirrorId: 1, kind: .sync, trigger: .manual, actor: .local)
+        job.id = 7
+        job.state = .running
+        job.phase = "fetching"
+        job.bytesDone = 10 << 20
+        job.rate = Double(5 << 20)
+        let summary = JobSummary(job: job, mirror: "org/one",
+                                 limits: JobTransferLimits(cap: TransferCap(rate: 5 << 20, source: .host), stallTimeout: 60))
+        var st = Fixture.state([Fixture.summary("org/one", id: 1, status: .syncing, upstream: "https://github.com/org/one.git")],
+                               width: 160, height: 30, jobs: [summary])
+        let line = Fixture.renderer.render(st).text(row: st.layout.jobsTop)
+        #expect(line.contains("capped 5.0 MiB/s (host)"), "\(line)")
+        _ = st.handle(.enter)
+        let detail = Fixture.renderer.render(st).text
+        #expect(detail.contains("capped 5.0 MiB/s (host)"), "\(detail)")
+        #expect(detail.contains("stall timeout 60s"), "\(detail)")
+    }
+}

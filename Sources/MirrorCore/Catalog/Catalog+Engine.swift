@@ -38,14 +38,65 @@ extension Catalog {
     ///
     /// The engine asks four times a second: a read finds out whether anything is due, so the usual answer
     /// (nothing) costs no write transaction and never waits for, or holds up, another writer.
+    ///
+    /// Mirrors of a host with a request budget (`budgets`, by lowercased host) start only while the host's
+    /// bucket holds a check's cost; the others get their next run moved forward, one refill interval apart,
+    /// so they start spread out instead of in a burst (see `RequestBudget`).
     @discardableResult
-    public func enqueueDue(now: Date = Date()) throws -> [Job] {
+    public func enqueueDue(now: Date = Date(), budgets: [String: RequestBudget] = [:]) throws -> [Job] {
         guard try read({ db in try Self.dueMirrors(now: now, limit: 1, db: db) }).isEmpty == false else { return [] }
         return try write { db in
-            try Self.dueMirrors(now: now, limit: 1000, db: db).map {
-                try Self.enqueue($0, kind: .sync, trigger: .schedule, actor: .scheduler, now: now, db: db)
+            var buckets: [String: Double] = [:]
+            var deferred: [String: Int] = [:]
+            var jobs: [Job] = []
+            let cost = Double(HostBudget.scheduledCheckCost)
+            for mirror in try Self.dueMirrors(now: now, limit: 1000, db: db) {
+                let host = budgets.isEmpty ? "" : MirrorHosts.upstream(mirror)
+                if let budget = budgets[host] {
+                    let level = try buckets[host] ?? Self.budgetLevel(host: host, budget: budget, now: now, db: db)
+                    guard level >= cost else {
+                        // Not now: after the refill this check needs, and after the checks deferred before it.
+                        let k = deferred[host, default: 0]
+                        deferred[host] = k + 1
+                        let wait = (cost - level) / budget.refillPerSecond + Double(k) * cost / budget.refillPerSecond
+                        try db.cachedStatement(sql: "UPDATE mirror_state SET next_run_at = ? WHERE mirror_id = ?")
+                            .execute(arguments: [now.addingTimeInterval(wait), mirror.id!])
+                        buckets[host] = level
+                        continue
+                    }
+                    buckets[host] = level - cost
+                }
+                jobs.append(try Self.enqueue(mirror, kind: .sync, trigger: .schedule, actor: .scheduler, now: now, db: db))
             }
+            for (host, level) in buckets { try Self.saveBudget(host: host, tokens: level, now: now, db: db) }
+            return jobs
         }
+    }
+
+    /// Takes `requests` a job made from the host's budget bucket (it may go below zero: manual syncs are
+    /// never held back, but the scheduled checks after them wait longer).
+    public func chargeHost(_ host: String, requests: Int, budget: RequestBudget, now: Date = Date()) throws {
+        try write { db in
+            let level = try Self.budgetLevel(host: host, budget: budget, now: now, db: db)
+            try Self.saveBudget(host: host, tokens: level - Double(requests), now: now, db: db)
+        }
+    }
+
+    /// Requests the host's budget allows now (a full bucket for a host never charged).
+    public func budgetLevel(host: String, budget: RequestBudget, now: Date = Date()) throws -> Double {
+        try read { db in try Self.budgetLevel(host: host, budget: budget, now: now, db: db) }
+    }
+
+    static func budgetLevel(host: String, budget: RequestBudget, now: Date, db: Database) throws -> Double {
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT budget_tokens, budget_at FROM host_state WHERE host = ?"), arguments: [host])
+        return HostBudget.level(tokens: row?[0], at: row.flatMap { Catalog.date($0[1]) }, budget: budget, now: now)
+    }
+
+    static func saveBudget(host: String, tokens: Double, now: Date, db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO host_state (host, budget_tokens, budget_at) VALUES (?, ?, ?)
+            ON CONFLICT(host) DO UPDATE SET budget_tokens = excluded.budget_tokens, budget_at = excluded.budget_at
+            """).execute(arguments: [host, tokens, now])
     }
 
     private static func dueMirrors(now: Date, limit: Int, db: Database) throws -> [Mirror] {

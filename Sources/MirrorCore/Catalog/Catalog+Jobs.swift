@@ -21,6 +21,7 @@ extension Catalog {
             return existing
         }
         try job.insert(db)
+        try holdIfRateLimited(jobId: job.id!, mirror: mirror, now: now, db: db)
         try db.cachedStatement(sql: "UPDATE mirror_state SET status = 'queued' WHERE mirror_id = ? AND status NOT IN ('syncing', 'fetching-lfs', 'verifying')")
             .execute(arguments: [mirror.id!])
         if trigger != .schedule {
@@ -37,7 +38,10 @@ extension Catalog {
         guard !kinds.isEmpty else { return [] }
         // The engine asks ten times a second; with nothing queued, a read answers without a write transaction.
         let anyQueued = try read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM job WHERE state = 'queued' AND kind IN (\(kinds.map { "'\($0)'" }.joined(separator: ","))))") ?? false
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM job WHERE state = 'queued' AND (wait_until IS NULL OR wait_until <= ?)
+                  AND kind IN (\(kinds.map { "'\($0)'" }.joined(separator: ","))))
+                """, arguments: [now]) ?? false
         }
         guard anyQueued else { return [] }
         return try write { db in
@@ -50,10 +54,12 @@ extension Catalog {
             let query = try db.cachedStatement(sql: """
                 SELECT id, mirror_id, priority FROM job
                 WHERE state = 'queued' AND kind = ? AND mirror_id NOT IN (SELECT mirror_id FROM job WHERE state = 'running')
+                  AND (wait_until IS NULL OR wait_until <= ?)
                 ORDER BY priority DESC, id LIMIT ?
                 """)
             for (kind, free) in slots where free > 0 {
-                let rows = try Row.fetchCursor(query, arguments: [kind.rawValue, only == nil ? free + 16 : 5000])
+                // Jobs waiting for a rate-limited host's reset (`wait_until`) are skipped until then.
+                let rows = try Row.fetchCursor(query, arguments: [kind.rawValue, now, only == nil ? free + 16 : 5000])
                 var taken = 0
                 while taken < free + 16, let row = try rows.next() {
                     let id: Int64 = row[0]
@@ -83,12 +89,17 @@ extension Catalog {
     }
 
     /// Writes a running job's progress (callers throttle to ≤ 4 writes a second).
-    public func reportProgress(jobId: Int64, _ p: JobProgress) throws {
+    /// `limits`, when given, records the cap and stall timeout the job runs under in the same write.
+    public func reportProgress(jobId: Int64, _ p: JobProgress, limits: JobTransferLimits? = nil) throws {
         try write { db in
             try db.execute(sql: """
                 UPDATE job SET phase = ?, units_done = ?, units_total = ?, bytes_done = ?, bytes_total = ?, rate = ?, message = ?
                 WHERE id = ? AND state = 'running'
                 """, arguments: [p.phase, p.unitsDone, p.unitsTotal, p.bytesDone, p.bytesTotal, p.rate, p.message, jobId])
+            if let limits {
+                try db.execute(sql: "UPDATE job SET rate_cap = ?, rate_cap_source = ?, stall_timeout = ? WHERE id = ?",
+                               arguments: [limits.cap?.rate, limits.cap?.source.rawValue, limits.stallTimeout, jobId])
+            }
         }
     }
 
@@ -171,6 +182,12 @@ extension Catalog {
             try Self.requeue(orphans, maxAttempts: maxAttempts, now: now, db: db)
             return orphans.count
         }
+    }
+
+    /// Counts the job's current attempt as its first: it made progress that survives an interruption (a
+    /// completed fetch step), so earlier interrupted attempts no longer count toward giving up.
+    public func jobMadeProgress(_ jobId: Int64) throws {
+        try write { db in try db.execute(sql: "UPDATE job SET attempts = 1 WHERE id = ? AND attempts > 1", arguments: [jobId]) }
     }
 
     /// Ids of the jobs running under one engine.

@@ -210,7 +210,7 @@ extension Catalog {
                 state.lastFailureAt = now
                 state.consecutiveFailures += 1
                 if state.status != .paused { state.status = .failed }
-            case .cancelled:
+            case .cancelled, .rateLimited:
                 if state.status == .fetchingLFS { state.status = previous == .fetchingLFS ? .idle : previous }
             }
             try state.save(db)
@@ -235,6 +235,8 @@ extension Catalog {
                 message = "LFS fetch cancelled: \(counts.objectsPresent)/\(counts.objectsTotal) objects present"
             case .skipped:
                 message = "LFS fetch skipped (lfs off)"
+            case .rateLimited:
+                message = "LFS fetch waits: \(report.error ?? "the LFS host is rate-limited")"
             }
             if report.result != .skipped {
                 var parts: [String] = []

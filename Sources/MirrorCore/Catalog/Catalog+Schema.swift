@@ -13,6 +13,7 @@ extension Catalog {
         registerServeMigrations(&migrator)
         registerStorageMigrations(&migrator)
         registerFarLinkMigrations(&migrator)
+        registerHostStateMigrations(&migrator)
         return migrator
     }
 

@@ -15,5 +15,18 @@ extension Catalog {
                 t.add(column: "max_rate", .integer)
             }
         }
+        migrator.registerMigration("v8-sync-steps") { db in
+            try db.alter(table: "sync_run") { t in
+                t.add(column: "steps", .integer).notNull().defaults(to: 0)
+                t.add(column: "steps_total", .integer).notNull().defaults(to: 0)
+                t.add(column: "attempts", .integer).notNull().defaults(to: 0)
+            }
+            // What each upstream host's link did lately: the bytes it carried before cutting a transfer.
+            try db.create(table: "host_link") { t in
+                t.primaryKey("host", .text)
+                t.column("cut_bytes", .integer).notNull()
+                t.column("cut_at", .datetime).notNull()
+            }
+        }
     }
 }

@@ -12,7 +12,13 @@ public struct SyncOutcome: Sendable {
     public var refsUpdated: Int = 0
     public var refsDeleted: Int = 0
     public var diskBytes: Int64 = 0
+    /// Steps of a stepwise fetch completed in this run, the steps of the whole fetch, and downloads tried.
+    public var steps = 0
+    public var stepsTotal = 0
+    public var attempts = 0
     public var error: String?
+    /// With `result == .rateLimited`: the host and its reset, recorded with the run.
+    public var rateLimit: HostRateLimit?
 
     public init(result: SyncResult, refs: [String: String] = [:], headRef: String? = nil, behind: Int = 0) {
         self.result = result
@@ -23,6 +29,29 @@ public struct SyncOutcome: Sendable {
 }
 
 extension Catalog {
+
+    /// Records that `host`'s link cut a transfer after carrying `bytes` (the average with the last cut, when
+    /// that was within a week): fetches from it go in steps sized to it.
+    public func recordLinkCut(host: String, bytes: Int64, now: Date = Date()) throws {
+        try write { db in
+            let previous = try Int64.fetchOne(db, sql: "SELECT cut_bytes FROM host_link WHERE host = ? AND cut_at > ?",
+                                              arguments: [host, now.addingTimeInterval(-Self.linkMemory)])
+            let value = previous.map { ($0 + max(0, bytes)) / 2 } ?? max(0, bytes)
+            try db.execute(sql: "INSERT OR REPLACE INTO host_link (host, cut_bytes, cut_at) VALUES (?, ?, ?)",
+                           arguments: [host, value, now])
+        }
+    }
+
+    /// The bytes `host`'s link carried before its cuts of the last week, or nil when it cut none.
+    public func linkCut(host: String, now: Date = Date()) throws -> Int64? {
+        try read { db in
+            try Int64.fetchOne(db, sql: "SELECT cut_bytes FROM host_link WHERE host = ? AND cut_at > ?",
+                               arguments: [host, now.addingTimeInterval(-Self.linkMemory)])
+        }
+    }
+
+    /// How long a host's cut is remembered.
+    static let linkMemory: TimeInterval = 7 * 86400
 
     /// Starts a run: inserts it and marks the mirror syncing.
     public func beginRun(mirror: Mirror, trigger: Trigger, actor: Actor, jobId: Int64? = nil, startedAt: Date = Date()) throws -> SyncRun {
@@ -50,25 +79,28 @@ extension Catalog {
             run.objectsReceived = outcome.objectsReceived
             run.refsUpdated = outcome.refsUpdated
             run.refsDeleted = outcome.refsDeleted
+            run.steps = outcome.steps
+            run.stepsTotal = outcome.stepsTotal
+            run.attempts = outcome.attempts
             run.error = outcome.error.map(Redactor.redact)
             if run.id == nil {
                 // A run that never wrote to the repository (up to date, or failed before fetching) was not
                 // recorded as begun: it is recorded whole, here.
                 try db.cachedStatement(sql: """
                     INSERT INTO sync_run (mirror_id, job_id, trigger, actor, started_at, ended_at, duration_ms, result,
-                        bytes_received, objects_received, refs_updated, refs_deleted, error)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        bytes_received, objects_received, refs_updated, refs_deleted, steps, steps_total, attempts, error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """).execute(arguments: [run.mirrorId, run.jobId, run.trigger.rawValue, run.actor, run.startedAt, run.endedAt,
                                             run.durationMs, run.result.rawValue, run.bytesReceived, run.objectsReceived,
-                                            run.refsUpdated, run.refsDeleted, run.error])
+                                            run.refsUpdated, run.refsDeleted, run.steps, run.stepsTotal, run.attempts, run.error])
                 run.id = db.lastInsertedRowID
             } else {
                 try db.cachedStatement(sql: """
                     UPDATE sync_run SET ended_at = ?, duration_ms = ?, result = ?, bytes_received = ?, objects_received = ?,
-                        refs_updated = ?, refs_deleted = ?, error = ?
+                        refs_updated = ?, refs_deleted = ?, steps = ?, steps_total = ?, attempts = ?, error = ?
                     WHERE id = ?
                     """).execute(arguments: [run.endedAt, run.durationMs, run.result.rawValue, run.bytesReceived, run.objectsReceived,
-                                            run.refsUpdated, run.refsDeleted, run.error, run.id])
+                                            run.refsUpdated, run.refsDeleted, run.steps, run.stepsTotal, run.attempts, run.error, run.id])
             }
 
             var state = try Self.syncState(mirrorId: mirror.id!, db: db) ?? MirrorState(mirrorId: mirror.id!)
@@ -88,7 +120,8 @@ extension Catalog {
                 try Self.storeRefs(outcome.refs, mirrorId: mirror.id!, db: db)
             case .failed:
                 state.lastFailureAt = now
-                state.consecutiveFailures += 1
+                // A run that completed fetch steps made progress (they are kept): the count starts afresh.
+                state.consecutiveFailures = outcome.steps > 0 ? 1 : state.consecutiveFailures + 1
                 state.lastError = run.error
                 if outcome.behind > 0 { state.behind = outcome.behind }
                 if state.consecutiveFailures >= policy.pauseAfterFailures {
@@ -99,6 +132,15 @@ extension Catalog {
                     state.status = .failed
                     state.nextRunAt = now.addingTimeInterval(policy.retryDelay(failures: state.consecutiveFailures, intervalSeconds: mirror.intervalSeconds))
                 }
+            case .rateLimited:
+                // A state of the host, not a failure of the mirror: no failure counted, no backoff, no pause;
+                // the next check comes after the reset.
+                if let limit = outcome.rateLimit {
+                    let effective = try Self.recordRateLimit(limit, actor: actor, now: now, db: db)
+                    if state.nextRunAt.map({ $0 < effective.until }) ?? (state.pausedReason == nil) { state.nextRunAt = effective.until }
+                }
+                state.status = state.pausedReason != nil ? .paused
+                    : state.lastSuccessAt == nil ? .idle : (state.consecutiveFailures > 0 ? .failed : .ok)
             case .cancelled, .running:
                 state.status = state.lastSuccessAt == nil ? .idle : (state.consecutiveFailures > 0 ? .failed : .ok)
             }
@@ -109,8 +151,11 @@ extension Catalog {
             case .updated:
                 message = "synced: \(outcome.refsUpdated) refs updated, \(outcome.refsDeleted) deleted, \(outcome.objectsReceived) objects, \(ByteFormat.format(outcome.bytesReceived))"
             case .upToDate: message = "up to date (\(outcome.refs.count) refs)"
-            case .failed: message = "sync failed: \(run.error ?? "unknown error")"
+            case .failed:
+                let kept = outcome.steps > 0 ? " (\(outcome.steps) fetch steps completed and kept)" : ""
+                message = "sync failed\(kept): \(run.error ?? "unknown error")"
             case .cancelled: message = "sync cancelled"
+            case .rateLimited: message = "sync waits: \(run.error ?? "the upstream host is rate-limited")"
             case .running: message = "sync interrupted"
             }
             try Event(actor: actor, action: "sync", mirror: mirror.name, message: message, at: now).append(to: db)

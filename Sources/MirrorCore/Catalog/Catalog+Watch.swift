@@ -160,7 +160,16 @@ extension Catalog {
                 ORDER BY CASE job.state WHEN 'running' THEN 0 ELSE 1 END, job.priority DESC, job.id
                 LIMIT ?
                 """, arguments: [limit])
-            return try rows.map { JobSummary(job: try Job(row: $0), mirror: $0["mirror_name"]) }
+            return try rows.map { row in
+                var summary = JobSummary(job: try Job(row: row), mirror: row["mirror_name"])
+                let cap: Int64? = row["rate_cap"], stall: Int? = row["stall_timeout"]
+                let wait = Catalog.date(row["wait_until"])
+                if cap != nil || stall != nil || wait != nil {
+                    summary.limits = JobTransferLimits(cap: cap.map { TransferCap(rate: $0, source: TransferCap.Source(rawValue: row["rate_cap_source"] ?? "") ?? .engine) },
+                                                       stallTimeout: stall, waitUntil: wait)
+                }
+                return summary
+            }
         }
     }
 

@@ -3,10 +3,14 @@ import Foundation
 /// The stable JSON shapes of `list`, `show` and `sync --json` (documented in docs/json.md).
 /// Every key is always present; unknown values are null.
 public enum JSONShapes {
-    public static func mirror(_ s: MirrorSummary, now: Date = Date()) -> [String: Any] {
+    /// `limits`: the hosts rate-limited now (`Catalog.hostLimits`), for `rate_limited_until` and `_host`.
+    public static func mirror(_ s: MirrorSummary, now: Date = Date(), limits: [HostRateLimit] = []) -> [String: Any] {
         let m = s.mirror
         let st = s.state
+        let limit = MirrorHosts.limit(for: m, in: limits)
         return [
+            "rate_limited_until": TimeFormat.iso(limit?.until) as Any,
+            "rate_limited_host": limit?.host as Any,
             "name": m.name,
             "upstream": UpstreamURL.display(m.upstream),
             "interval_seconds": m.intervalSeconds,
@@ -56,13 +60,21 @@ public enum JSONShapes {
             "objects_received": r.objectsReceived,
             "refs_updated": r.refsUpdated,
             "refs_deleted": r.refsDeleted,
+            "steps": r.steps,
+            "steps_total": r.stepsTotal,
+            "attempts": r.attempts,
             "error": r.error as Any,
         ]
     }
 
-    public static func job(_ s: JobSummary) -> [String: Any] {
+    /// `limits`: the cap and stall timeout the job runs under and until when it waits (`Catalog.transferLimits`).
+    public static func job(_ s: JobSummary, limits: JobTransferLimits? = nil) -> [String: Any] {
         let j = s.job
         return [
+            "cap_rate": limits?.cap?.rate as Any,
+            "cap_source": limits?.cap?.source.rawValue as Any,
+            "stall_timeout_seconds": limits?.stallTimeout as Any,
+            "wait_until": TimeFormat.iso(limits?.waitUntil.flatMap { $0 > Date() ? $0 : nil }) as Any,
             "id": j.id as Any,
             "mirror": s.mirror,
             "kind": j.kind.rawValue,

@@ -14,6 +14,8 @@ public enum SyncResult: String, Codable, Sendable {
     /// The up-to-date check found nothing new; no fetch happened.
     case upToDate = "up-to-date"
     case failed, cancelled
+    /// The upstream host answered with a rate limit: the mirror waits for the reset; not a failure.
+    case rateLimited = "rate-limited"
 }
 
 /// One attempt to bring a mirror in line with its upstream.
@@ -31,6 +33,12 @@ public struct SyncRun: Sendable, Equatable, Identifiable {
     public var objectsReceived: Int = 0
     public var refsUpdated: Int = 0
     public var refsDeleted: Int = 0
+    /// Steps of a stepwise fetch completed in this run (0: fetched in one piece, or nothing fetched).
+    public var steps: Int = 0
+    /// Steps of the whole stepwise fetch, earlier runs' included (an estimate while it is unfinished).
+    public var stepsTotal: Int = 0
+    /// Downloads tried: one for a fetch in one piece, one per step try.
+    public var attempts: Int = 0
     public var error: String?
 }
 
@@ -60,6 +68,9 @@ extension SyncRun: CatalogRecord {
         objectsReceived = row["objects_received"] ?? 0
         refsUpdated = row["refs_updated"] ?? 0
         refsDeleted = row["refs_deleted"] ?? 0
+        steps = row["steps"] ?? 0
+        stepsTotal = row["steps_total"] ?? 0
+        attempts = row["attempts"] ?? 0
         error = row["error"]
     }
 }

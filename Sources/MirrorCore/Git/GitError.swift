@@ -38,6 +38,8 @@ public enum GitError: Error, CustomStringConvertible, Equatable, Sendable {
         let hint: String
         if code == GIT_EUSER.rawValue {
             return .cancelled
+        } else if FetchSteps.isTransferFailure(message) {
+            hint = "the link to the upstream broke off mid-transfer; completed fetch steps are kept and the next sync goes on from them"
         } else if lower.contains("failed to resolve path") || lower.contains("no such file or directory") {
             hint = "no repository at that path; check the path or remove the mirror"
         } else if lower.contains("resolve") {

@@ -32,6 +32,7 @@ final class GitRepository {
         let created = GitRepository(path: path, handle: repo)
         try created.setConfig("remote.origin.fetch", "+refs/*:refs/*")
         try created.setConfig("remote.origin.mirror", "true")
+        try created.setConfig("uploadpack.hideRefs", FetchSteps.hiddenPrefix)
         return created
     }
 
@@ -45,10 +46,21 @@ final class GitRepository {
         guard rc == 0 else { throw GitError.repository(path: path, message: GitError.lastMessage(rc)) }
     }
 
-    /// Every ref under refs/ with the oid it points at (symbolic refs resolved).
+    /// Every ref under refs/ with the oid it points at (symbolic refs resolved), but for MirrorDeck's own
+    /// hidden refs (`FetchSteps.hiddenPrefix`): the refs the mirror serves.
     func refs() throws -> [String: String] {
+        try refs(glob: nil).filter { !$0.key.hasPrefix(FetchSteps.hiddenPrefix) }
+    }
+
+    /// MirrorDeck's hidden refs (the completed steps of a stepwise fetch).
+    func hiddenRefs() throws -> [String: String] {
+        try refs(glob: FetchSteps.hiddenPrefix + "*")
+    }
+
+    /// The refs matching `glob` (every ref when nil).
+    func refs(glob: String?) throws -> [String: String] {
         var iter: OpaquePointer?
-        var rc = git_reference_iterator_new(&iter, handle)
+        var rc = glob.map { git_reference_iterator_glob_new(&iter, handle, $0) } ?? git_reference_iterator_new(&iter, handle)
         guard rc == 0, let iter else { throw GitError.repository(path: path, message: GitError.lastMessage(rc)) }
         defer { git_reference_iterator_free(iter) }
         var out: [String: String] = [:]
@@ -70,6 +82,83 @@ final class GitRepository {
             }
         }
         return out
+    }
+
+    /// Keeps `oid`'s objects under a hidden ref, out of what the mirror serves (`uploadpack.hideRefs` is
+    /// set first, also in mirrors created before hidden refs existed).
+    func writeHiddenRef(_ name: String, oid: String) throws {
+        precondition(name.hasPrefix(FetchSteps.hiddenPrefix))
+        if configString("uploadpack.hideRefs") != FetchSteps.hiddenPrefix {
+            try setConfig("uploadpack.hideRefs", FetchSteps.hiddenPrefix)
+        }
+        try writeRef(name, oid: oid)
+    }
+
+    /// Points ref `name` at `oid` (a loose ref; libgit2 writes it through a lock file).
+    func writeRef(_ name: String, oid: String) throws {
+        var id = git_oid()
+        guard git_oid_fromstr(&id, oid) == 0 else { throw GitError.repository(path: path, message: "not an object id: \(oid)") }
+        var ref: OpaquePointer?
+        let rc = git_reference_create(&ref, handle, name, &id, 1, "mirrordeck: fetch step")
+        guard rc == 0 else { throw GitError.repository(path: path, message: GitError.lastMessage(rc)) }
+        git_reference_free(ref)
+    }
+
+    /// Removes the hidden refs (but those in `keep`) whose commit is an ancestor of (or equal to) one of
+    /// `tips`' commits: what the tips already keep.
+    func removeHiddenRefs(coveredBy tips: [String], keep: Set<String>) throws {
+        let tipCommits = tips.compactMap(peeledCommit)
+        guard !tipCommits.isEmpty else { return }
+        for (name, oid) in try hiddenRefs() where !keep.contains(name) {
+            guard var commit = peeledCommit(oid) else { continue }
+            let covered = try tipCommits.contains { tip in
+                var tip = tip
+                if git_oid_equal(&tip, &commit) != 0 { return true }
+                let rc = git_graph_descendant_of(handle, &tip, &commit)
+                guard rc >= 0 else { throw GitError.repository(path: path, message: GitError.lastMessage(rc)) }
+                return rc == 1
+            }
+            if covered { try deleteRef(name) }
+        }
+    }
+
+    /// The commit `oid` is or peels to, or nil (a tree, a blob, a missing object).
+    private func peeledCommit(_ oid: String) -> git_oid? {
+        var id = git_oid()
+        var object: OpaquePointer?
+        guard git_oid_fromstr(&id, oid) == 0, git_object_lookup(&object, handle, &id, GIT_OBJECT_ANY) == 0, let object else {
+            git_error_clear()
+            return nil
+        }
+        defer { git_object_free(object) }
+        var peeled: OpaquePointer?
+        guard git_object_peel(&peeled, object, GIT_OBJECT_COMMIT) == 0, let peeled else { git_error_clear(); return nil }
+        defer { git_object_free(peeled) }
+        return git_object_id(peeled).pointee
+    }
+
+    func deleteRef(_ name: String) throws {
+        var ref: OpaquePointer?
+        guard git_reference_lookup(&ref, handle, name) == 0, let ref else { git_error_clear(); return }
+        defer { git_reference_free(ref) }
+        let rc = git_reference_delete(ref)
+        guard rc == 0 else { throw GitError.repository(path: path, message: GitError.lastMessage(rc)) }
+    }
+
+    /// Removes every hidden ref (after the served refs took over their objects).
+    func removeHiddenRefs() throws {
+        for name in try hiddenRefs().keys { try deleteRef(name) }
+        try? FileManager.default.removeItem(atPath: path + "/" + FetchSteps.hiddenPrefix)
+    }
+
+    /// A string from the repository's config, or nil.
+    func configString(_ key: String) -> String? {
+        var config: OpaquePointer?
+        guard git_repository_config_snapshot(&config, handle) == 0, let config else { git_error_clear(); return nil }
+        defer { git_config_free(config) }
+        var value: UnsafePointer<CChar>?
+        guard git_config_get_string(&value, config, key) == 0, let value else { git_error_clear(); return nil }
+        return String(cString: value)
     }
 
     /// The ref HEAD points at (e.g. `refs/heads/main`), or nil when HEAD is detached or missing.

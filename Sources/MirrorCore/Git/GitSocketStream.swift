@@ -16,6 +16,8 @@ public struct GitTransferLimits: Sendable {
     var buckets: [TokenBucket] = []
     /// Where a plain-http upstream's connections really go (`PlainHTTPProxy`).
     var plainHTTPProxy: PlainHTTPProxy?
+    /// Counts every byte received from the upstream, the ref listing included (what the link carried).
+    var received: ByteCounter?
 
     public static let defaultStallTimeout: TimeInterval = 60
 
@@ -39,6 +41,12 @@ public struct GitTransferLimits: Sendable {
     static var current: GitSocketStream.Settings {
         Thread.current.threadDictionary[key] as? GitSocketStream.Settings ?? GitSocketStream.Settings(limits: GitTransferLimits(), isCancelled: { false })
     }
+}
+
+/// Bytes received on the connections of one sync (on its thread only, as libgit2 reads on the caller's).
+final class ByteCounter: @unchecked Sendable {
+    private(set) var total: Int64 = 0
+    func add(_ n: Int64) { total += n }
 }
 
 /// The TCP connections of libgit2's git://, http:// and https:// (under TLS) and ssh:// transports, with
@@ -221,6 +229,7 @@ final class GitSocketStream {
     private func read(_ fd: Int32, _ data: UnsafeMutableRawPointer, _ length: Int) -> Int {
         while true {
             let n = recv(fd, data, length, 0)
+            if n > 0 { settings.limits.received?.add(Int64(n)) }
             if n > 0, !settings.limits.buckets.isEmpty,
                !TransferBudget.take(n, from: settings.limits.buckets, isCancelled: settings.isCancelled) {
                 _ = fail("cancelled")

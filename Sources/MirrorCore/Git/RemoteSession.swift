@@ -18,6 +18,16 @@ struct RemoteListing {
     var defaultBranch: String?
 }
 
+/// A download the link ended (cut, reset, stalled, truncated pack), as opposed to one the upstream refused:
+/// what a stepwise fetch retries.
+struct TransferCut: Error, CustomStringConvertible {
+    let error: GitError
+    var description: String { error.description }
+    /// The upstream went silent rather than away: the job fails within the stall timeout (a job slot is not
+    /// held by an upstream that hangs), and the next sync goes in steps.
+    var isStall: Bool { description.contains("stalled: ") }
+}
+
 /// State the C callbacks reach through their payload pointer.
 final class CallbackContext {
     let onProgress: (TransferProgress) -> Bool
@@ -161,7 +171,11 @@ final class RemoteSession {
         } else {
             rc = git_remote_download(remote, nil, &opts)
         }
-        guard rc == 0 else { throw GitError.upstream(url: url, code: rc) }
+        guard rc == 0 else {
+            let error = GitError.upstream(url: url, code: rc)
+            if case let .upstream(_, message, _) = error, FetchSteps.isTransferFailure(message) { throw TransferCut(error: error) }
+            throw error
+        }
         let s = git_remote_stats(remote).pointee
         return TransferProgress(
             receivedObjects: Int(s.received_objects), totalObjects: Int(s.total_objects),

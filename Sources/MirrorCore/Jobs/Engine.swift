@@ -184,7 +184,7 @@ public final class Engine: @unchecked Sendable {
             }
             if config.runsScheduler, now.timeIntervalSince(lastSchedule) >= 0.25 {
                 lastSchedule = now
-                let due = try catalog.enqueueDue(now: now)
+                let due = try catalog.enqueueDue(now: now, budgets: config.hostBudgets)
                 if !due.isEmpty { logger.debug("scheduled \(due.count) sync(s)") }
             }
             if config.runsScheduler, now.timeIntervalSince(lastMaintenanceCheck) >= 30 {
@@ -229,6 +229,11 @@ public final class Engine: @unchecked Sendable {
             }
             mirror = m
             let jobContext = JobContext(catalog: catalog, jobId: job.id!, entry: entry)
+            if job.kind == .sync || job.kind == .lfs {
+                // Written with the job's first progress, so `jobs` and the dashboard show what holds it back.
+                jobContext.transferLimits = JobTransferLimits(cap: TransferCap.effective(for: m, config: config),
+                                                              stallTimeout: Int(config.stallTimeout))
+            }
             context = jobContext
             switch job.kind {
             case .sync: result = runSync(job, m, jobContext)
@@ -253,6 +258,22 @@ public final class Engine: @unchecked Sendable {
         }
         let requeue = entry.shutdown
         let lastProgress = context?.takePending()
+        if let mirror { chargeBudget(job, mirror, result) }
+        if !requeue, let limit = result.rateLimit {
+            // Not an end: the job waits in the queue for the host's reset, and the scheduler's checks too.
+            do {
+                try catalog.requeueRateLimited(jobId: job.id!, mirrorId: job.mirrorId, limit: limit)
+                logger.notice("\(job.kind.rawValue) job #\(job.id!) waits: \(limit.description)")
+                lock.lock()
+                running[job.id!] = nil
+                lock.broadcast()
+                lock.unlock()
+                return
+            } catch {
+                // Not recorded: the job ends below as it stands, rather than staying "running" for good.
+                logger.error("could not record the rate limit of job #\(job.id!): \(error)")
+            }
+        }
         do {
             // Follow-up work is queued before the job ends, so whoever waits for the job finds it.
             if !requeue, let mirror { try result.followUp?(mirror) }
@@ -275,6 +296,21 @@ public final class Engine: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Takes what a job spent from its host's request budget (scheduled syncs paid for their check when queued).
+    private func chargeBudget(_ job: Job, _ mirror: Mirror, _ result: JobResult) {
+        guard !config.hostBudgets.isEmpty else { return }
+        let host = job.kind == .lfs ? MirrorHosts.all(mirror).last ?? "" : MirrorHosts.upstream(mirror)
+        guard let budget = config.hostBudgets[host] else { return }
+        var requests = result.requests
+        if job.kind == .sync, job.trigger == .schedule { requests -= HostBudget.scheduledCheckCost }
+        guard requests != 0 else { return }
+        do {
+            try catalog.chargeHost(host, requests: requests, budget: budget)
+        } catch {
+            logger.error("could not count the requests of job #\(job.id!) against \(host)'s budget: \(error)")
+        }
+    }
+
     private var hasLFSRunner: Bool {
         lock.lock()
         defer { lock.unlock() }
@@ -285,11 +321,12 @@ public final class Engine: @unchecked Sendable {
         var syncer = Syncer(home: home, catalog: catalog, hostGate: gate)
         syncer.policy = config.policy
         syncer.transferLimits.stallTimeout = config.stallTimeout
+        syncer.forceSteps = config.forceSteps
         let actor = Actor(description: job.actor)
         let report = syncer.sync(mirror, trigger: job.trigger, actor: actor, jobId: job.id,
                                  progress: { p in
                                      let t = p.transfer
-                                     context.report(JobProgress(phase: p.phase.rawValue, unitsDone: Int64(t.receivedObjects),
+                                     context.report(JobProgress(phase: p.label, unitsDone: Int64(t.receivedObjects),
                                                                 unitsTotal: Int64(t.totalObjects), bytesDone: t.receivedBytes))
                                  },
                                  isCancelled: { context.isCancelled })
@@ -297,6 +334,13 @@ public final class Engine: @unchecked Sendable {
         var result = JobResult(state: state, error: report.succeeded ? nil : report.error,
                                message: report.run.map { "\($0.result.rawValue): \($0.objectsReceived) objects, \(ByteFormat.format($0.bytesReceived))" },
                                bytes: report.run?.bytesReceived ?? 0)
+        result.requests = HostBudget.estimatedRequests(sync: report.result)
+        if report.result == .rateLimited {
+            // The run recorded the host's limit; the job waits for that reset.
+            let host = MirrorHosts.upstream(mirror)
+            result.rateLimit = (try? catalog.hostLimits())?.first { $0.host == host }
+                ?? HostRateLimit.parse(status: 429, headers: [:], host: host)
+        }
         if report.result == .updated {
             // New packs: note whether the mirror now needs maintenance (queued inside the window).
             result.followUp = { [home, catalog, config] mirror in
@@ -329,6 +373,10 @@ public struct JobResult: Sendable {
     public var message: String?
     public var bytes: Int64 = 0
     public var followUp: (@Sendable (Mirror) throws -> Void)?
+    /// The job met a rate-limited host: it goes back to the queue and waits for the reset.
+    public var rateLimit: HostRateLimit?
+    /// Requests the job made to its upstream host (counted against the host's request budget).
+    public var requests = 0
 
     public init(state: JobState, error: String? = nil, message: String? = nil, bytes: Int64 = 0) {
         self.state = state
@@ -353,6 +401,8 @@ public final class JobContext: @unchecked Sendable {
     private var pending: JobProgress?
     private var rateSample: (Date, Int64)?
     private var rate: Double = 0
+    /// The cap and stall timeout the job runs under, written with its first progress (then nil).
+    var transferLimits: JobTransferLimits?
 
     init(catalog: Catalog, jobId: Int64, entry: Engine.RunningJob) {
         self.catalog = catalog
@@ -385,8 +435,10 @@ public final class JobContext: @unchecked Sendable {
         }
         lastWrite = now
         pending = nil
+        let limits = transferLimits
+        transferLimits = nil
         lock.unlock()
-        try? catalog.reportProgress(jobId: jobId, p)
+        try? catalog.reportProgress(jobId: jobId, p, limits: limits)
     }
 
     /// The progress held back by throttling, which is then no longer pending.

@@ -17,6 +17,7 @@ import TOMLKit
 ///
 /// [hosts."github.com"]
 /// max_rate = "20MB/s"       # every transfer from one upstream host together
+/// request_budget = "4000/h" # requests to the host per window; scheduled checks are spread to fit
 /// ```
 public struct EngineConfig: Sendable, Equatable {
     public static let defaultLeaseTimeout: TimeInterval = 10
@@ -42,6 +43,8 @@ public struct EngineConfig: Sendable, Equatable {
     public var diskReserve = DiskReserve.default
     /// Seconds without a byte from an upstream before a git or LFS transfer is stalled (`stall_timeout`).
     public var stallTimeout = GitTransferLimits.defaultStallTimeout
+    /// Fetch in steps from the start (`sync --stepwise`), not only after a cut.
+    public var forceSteps = false
     /// Bytes a second for all transfers together (`[engine] max_rate`), and per upstream host (`[hosts."HOST"]
     /// max_rate`); nil and absent hosts: no cap.
     public var maxRate: Int64?
@@ -49,6 +52,8 @@ public struct EngineConfig: Sendable, Equatable {
     /// Bytes a second an LFS download must keep up over `stallTimeout` seconds, or it is aborted and
     /// resumed with `Range` on a new connection (`[engine] min_rate`, `sync --min-rate`); nil: no limit.
     public var minRate: Int64?
+    /// Requests per window each upstream host may get (`[hosts."HOST"] request_budget`, `--host-budget`).
+    public var hostBudgets: [String: RequestBudget] = [:]
 
     public init() {}
 
@@ -70,11 +75,17 @@ public struct EngineConfig: Sendable, Equatable {
         config.diskReserve = try DiskReserve.load(table: table["storage"]?.table, file: path)
         if let hosts = table["hosts"]?.table {
             for host in hosts.keys {
-                guard let entry = hosts[host]?.table, Set(entry.keys).isSubset(of: ["max_rate"]) else {
-                    throw ConfigError.mirrorList(file: path, reason: "[hosts.\"\(host)\"] takes only max_rate, e.g. max_rate = \"20MB/s\"")
+                guard let entry = hosts[host]?.table, Set(entry.keys).isSubset(of: ["max_rate", "request_budget"]) else {
+                    throw ConfigError.mirrorList(file: path, reason: "[hosts.\"\(host)\"] takes only max_rate and request_budget, e.g. max_rate = \"20MB/s\", request_budget = \"4000/h\"")
                 }
                 if let text = entry["max_rate"] {
                     config.hostRates[host.lowercased()] = try rate(text.string, at: "[hosts.\"\(host)\"] max_rate", file: path)
+                }
+                if let text = entry["request_budget"] {
+                    guard let budget = text.string.flatMap(RequestBudget.init) else {
+                        throw ConfigError.mirrorList(file: path, reason: "[hosts.\"\(host)\"] request_budget must be requests per window such as \"4000/h\" (units s, m, h, d)")
+                    }
+                    config.hostBudgets[host.lowercased()] = budget
                 }
             }
         }

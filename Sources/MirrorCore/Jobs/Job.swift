@@ -113,6 +113,8 @@ extension Job: CatalogRecord {
 public struct JobSummary: Sendable, Equatable {
     public var job: Job
     public var mirror: String
+    /// The cap and stall timeout it runs under, and until when it waits (`activeJobs` fills it in).
+    public var limits: JobTransferLimits?
 }
 
 /// Live progress a running job reports (written to its row at most 4 times a second).

@@ -36,10 +36,14 @@ public enum LFSJob {
             switch report.result {
             case .ok, .skipped: state = .succeeded
             case .cancelled: state = .cancelled
-            case .failed: state = .failed
+            case .failed, .rateLimited: state = .failed
             }
             let message = "\(report.objectsPresent)/\(report.objectsTotal) objects present, \(ByteFormat.format(report.bytesTransferred)) downloaded"
-            return JobResult(state: state, error: report.succeeded ? nil : report.error, message: message, bytes: report.bytesTransferred)
+            var result = JobResult(state: state, error: report.succeeded ? nil : report.error, message: message, bytes: report.bytesTransferred)
+            // Batch requests made: one per 100 objects asked for (an estimate the request budget counts).
+            result.requests = report.downloaded + report.failed + report.unavailable > 0 ? (report.downloaded + report.failed + report.unavailable + 99) / 100 : 0
+            if report.result == .rateLimited { result.rateLimit = report.rateLimit }
+            return result
         }
     }
 }

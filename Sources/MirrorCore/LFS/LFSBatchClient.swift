@@ -79,6 +79,12 @@ final class LFSBatchClient {
             if !response.ok {
                 problem = CurlErrors.describe(response, stallTimeout: options.stallTimeout, maxRedirects: options.maxRedirects)
                 guard CurlErrors.isTransient(response) else { throw LFSError.batch(endpoint: shown, message: problem) }
+            } else if let limit = HostRateLimit.parse(status: response.status, headers: response.headers,
+                                                      host: URLComponents(string: endpoint)?.host ?? ""),
+                      !(HostRateLimit.isBrief(limit, headers: response.headers) && attempt < options.retries) {
+                // A rate limit is the host's state: the job waits for the reset. Only a brief 429 (a few
+                // seconds, no quota headers) is retried here, as any overloaded server's.
+                throw LFSError.rateLimited(limit)
             } else {
                 switch response.status {
                 case 200:

@@ -17,6 +17,8 @@ public enum LFSError: Error, CustomStringConvertible, Equatable, Sendable {
     case repository(path: String, message: String)
     /// The fetch's missing bytes do not fit in the free space beyond the reserve: nothing was fetched.
     case diskBudget(DiskBudget)
+    /// The LFS server's host is rate-limiting us (429, or 403 with `X-RateLimit-Remaining: 0`).
+    case rateLimited(HostRateLimit)
     case cancelled
 
     public var description: String {
@@ -35,6 +37,8 @@ public enum LFSError: Error, CustomStringConvertible, Equatable, Sendable {
             return "mirror repository \(path): \(message)"
         case let .diskBudget(budget):
             return "not enough disk space for the LFS fetch: \(budget.shortfall); nothing was fetched: free space or lower --disk-reserve"
+        case let .rateLimited(limit):
+            return "LFS server \(limit.description); the LFS fetch waits for the reset"
         case .cancelled:
             return "cancelled"
         }
@@ -55,6 +59,8 @@ public enum LFSObjectError: Error, CustomStringConvertible, Equatable, Sendable 
     case tooLong(size: Int64)
     /// The home's filesystem cannot hold the object.
     case noSpace(size: Int64, free: Int64)
+    /// The download's host is rate-limiting us: the object is not failed, the fetch waits for the reset.
+    case rateLimited(HostRateLimit)
     /// Writing to the home failed.
     case local(String)
     case cancelled
@@ -75,6 +81,8 @@ public enum LFSObjectError: Error, CustomStringConvertible, Equatable, Sendable 
             return "the object declares \(ByteFormat.format(size)) but the home's filesystem has \(ByteFormat.format(free)) free: free space or check the pointer"
         case let .local(message):
             return message
+        case let .rateLimited(limit):
+            return "download host \(limit.description)"
         case .cancelled:
             return "cancelled"
         }

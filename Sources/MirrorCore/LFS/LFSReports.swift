@@ -48,12 +48,16 @@ public struct LFSFetchReport: Sendable {
         case cancelled
         /// The mirror has `lfs = off`.
         case skipped
+        /// The LFS server's host is rate-limited (`rateLimit`): the fetch waits for the reset; not a failure.
+        case rateLimited = "rate-limited"
     }
 
     public var mirror: String
     public var result: Result
     public var endpoint: String?
     public var endpointSource: String?
+    /// With `result == .rateLimited`: the host and until when.
+    public var rateLimit: HostRateLimit?
     public var discovery: LFSDiscovery?
     /// Objects (and bytes) the history points at, and how many are present now.
     public var objectsTotal = 0

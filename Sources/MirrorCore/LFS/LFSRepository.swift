@@ -100,7 +100,8 @@ final class LFSRepository {
             guard rc == 0, let ref else { throw LFSError.repository(path: path, message: GitError.lastMessage(rc)) }
             defer { git_reference_free(ref) }
             let name = String(cString: git_reference_name(ref))
-            guard name.hasPrefix("refs/") else { continue }
+            // The hidden refs of an unfinished stepwise fetch are not the mirror's (yet).
+            guard name.hasPrefix("refs/"), !name.hasPrefix(FetchSteps.hiddenPrefix) else { continue }
             var object: OpaquePointer?
             guard git_reference_peel(&object, ref, GIT_OBJECT_ANY) == 0, let object else {
                 git_error_clear()

@@ -190,6 +190,8 @@ public struct LFSSync: Sendable {
             try transfer(mirror, parallel: max(1, parallel), tracker: tracker, collector: collector, report: &report,
                          progress: progress, isCancelled: isCancelled)
         } catch LFSError.cancelled {
+        } catch let LFSError.rateLimited(limit) {
+            report.rateLimit = limit
         } catch {
             problem = Redactor.redact("\(error)")
         }
@@ -217,6 +219,11 @@ public struct LFSSync: Sendable {
         if isCancelled() {
             report.result = .cancelled
             report.error = "cancelled: \(report.missing) of \(report.objectsTotal) objects still missing; partial downloads are kept"
+        } else if let limit = report.rateLimit, problem == nil {
+            report.result = .rateLimited
+            report.error = LFSError.rateLimited(limit).description
+            // The host's state, whoever runs this fetch (an engine's job or `lfs fetch`).
+            _ = try? catalog.recordRateLimit(limit, actor: actor)
         } else if report.missing > 0 || problem != nil {
             report.result = .failed
             report.error = Self.summary(report, problem: problem)
@@ -386,6 +393,7 @@ public struct LFSSync: Sendable {
                 defer { queue.close(); group.leave() }
                 let client = LFSBatchClient(endpoint: url, options: options, insecureTLS: mirror.insecureTLS, curl: CurlHandle())
                 for batch in batches {
+                    if problems.rateLimit != nil { return }
                     do {
                         let answers = try client.download(batch, isCancelled: isCancelled)
                         for pointer in batch {
@@ -425,14 +433,16 @@ public struct LFSSync: Sendable {
                     },
                     holders: { oid in (try? catalog.lfsHolders(oid: oid.hex, excluding: mirrorId)) ?? [] })
                 while let item = queue.pop() {
-                    if isCancelled() { continue }
-                    if let slots {
-                        guard slots.acquire(isCancelled: isCancelled) else { continue }
-                        collector.add(transfer.run(item))
-                        slots.release()
-                    } else {
-                        collector.add(transfer.run(item))
+                    // Once a host is rate-limited the objects left stay missing (not failed) for the retry.
+                    if isCancelled() || problems.rateLimit != nil { continue }
+                    if let slots, !slots.acquire(isCancelled: isCancelled) { continue }
+                    let result = transfer.run(item)
+                    slots?.release()
+                    if case let .failure(.rateLimited(limit)) = result.outcome {
+                        problems.set(LFSError.rateLimited(limit))
+                        continue
                     }
+                    collector.add(result)
                 }
             }
             worker.stackSize = 1 << 20
@@ -474,5 +484,11 @@ private final class LFSProblemBox: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return stored
+    }
+
+    /// The rate limit that stopped the fetch, if that was its problem.
+    var rateLimit: HostRateLimit? {
+        if case let LFSError.rateLimited(limit)? = error { return limit }
+        return nil
     }
 }

@@ -387,6 +387,10 @@ final class LFSTransferWorker {
             return .fail(.transfer(reason))
         }
         let serverSays = LFSBatchClient.serverMessage(errorBody, contentType: response.headers["content-type"]).map { " (\($0))" } ?? ""
+        if let limit = HostRateLimit.parse(status: response.status, headers: response.headers, host: URLComponents(string: action.href)?.host ?? ""),
+           !HostRateLimit.isBrief(limit, headers: response.headers) {
+            return .fail(.rateLimited(limit))  // the host's state: the LFS job waits for the reset
+        }
         switch response.status {
         case 200, 206:
             let total = offset + flushed

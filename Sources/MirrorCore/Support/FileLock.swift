@@ -32,6 +32,15 @@ public final class FileLock {
         return fstat(fd, &info) == 0 && info.st_size > 0
     }
 
+    /// What the mark says (nil when unmarked).
+    public var markText: String? {
+        guard isMarked else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Records in the lock file what the holder is about to do; kept through a crash or `kill -9`.
     public func mark(_ what: String) {
         let bytes = Array((what + "\n").utf8)

@@ -19,6 +19,14 @@ public enum TimeFormat {
         return s <= 0 ? "due" : "in " + lag(s)
     }
 
+    /// A local wall-clock time, `12:03`, as the dashboard and CLI name the end of a wait.
+    public static func clock(_ date: Date) -> String {
+        var t = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        localtime_r(&t, &parts)
+        return String(format: "%02d:%02d", parts.tm_hour, parts.tm_min)
+    }
+
     /// Milliseconds as `850ms`, `2.4s`, `3m12s`.
     public static func duration(ms: Int) -> String {
         if ms < 1000 { return "\(ms)ms" }

@@ -193,6 +193,7 @@ public final class CatalogLoader: @unchecked Sendable {
                 snap.updated = updated
                 snap.reorder = reorder
                 snap.disk = DiskSpace.of(home.root)
+                snap.hostLimits = try catalog.hostLimits()
                 lastPublish = Date()
                 lock.lock()
                 pending = snap

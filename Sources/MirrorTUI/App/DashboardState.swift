@@ -30,6 +30,9 @@ public struct DashboardState: Sendable {
     }
 
     public private(set) var snapshot = Snapshot()
+
+    /// The hosts whose rate limit has not reset yet (a snapshot may be older than the reset).
+    public var activeHostLimits: [HostRateLimit] { snapshot.hostLimits.filter { $0.until > now } }
     public var now: Date
     public var width: Int
     public var height: Int

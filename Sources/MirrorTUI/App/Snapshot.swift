@@ -24,6 +24,8 @@ public struct Snapshot: Sendable {
     public var reorder = false
     /// Free and total space of the home's filesystem when this snapshot was read.
     public var disk: DiskSpace?
+    /// Upstream hosts rate-limited when this snapshot was read (shown while their reset is ahead).
+    public var hostLimits: [HostRateLimit] = []
 
     public init() {}
 

@@ -89,11 +89,12 @@ public enum TableLayout {
     public static let nameMax = 40
 
     /// - Parameter longestName: the widest name shown; the name column grows no wider than it needs.
-    public static func place(width: Int, longestName: Int? = nil) -> [PlacedColumn] {
+    /// - Parameter stateWidth: a wider STATUS column (while a host is rate-limited: "rate-limited until 12:03").
+    public static func place(width: Int, longestName: Int? = nil, stateWidth: Int? = nil) -> [PlacedColumn] {
         var cols = MirrorColumn.allCases
         // Names as long as the longest one (up to 20 columns) come before the less important columns.
         let nameMin = max(MirrorColumn.name.width, min(20, longestName ?? 0))
-        func w(_ c: MirrorColumn) -> Int { c == .name ? nameMin : c.width }
+        func w(_ c: MirrorColumn) -> Int { c == .name ? nameMin : c == .state ? max(c.width, stateWidth ?? 0) : c.width }
         func need(_ cols: [MirrorColumn], gap: Int) -> Int {
             cols.reduce(0) { $0 + w($1) } + gap * max(0, cols.count - 1)
         }
@@ -236,6 +237,12 @@ public struct MirrorRow: Equatable, Sendable {
         let s = summary.state
         guard s.lfsObjectsTotal > 0 else { return nil }
         return Double(s.lfsObjectsPresent) / Double(s.lfsObjectsTotal)
+    }
+
+    /// "rate-limited until 12:03" when one of the mirror's hosts is among `limits` (active ones).
+    public func rateLimitText(_ limits: [HostRateLimit], time: LocalTime = .system) -> String? {
+        guard !limits.isEmpty, let limit = MirrorHosts.limit(for: summary.mirror, in: limits) else { return nil }
+        return "rate-limited until \(Format.clock(limit.until, time: time))"
     }
 
     /// Words the filter matches exactly: the status, `stale`, `marked`, `lfs`.

@@ -101,6 +101,10 @@ public struct Renderer: Sendable {
             ("\(Format.count(rows.count)) mirrors", 0, false),
         ]
         if let identity = state.identity { parts.insert((clean(identity), 0, true), at: 0) }
+        // Once per host, however many mirrors wait for it: "github.com rate-limited until 12:03".
+        for limit in state.activeHostLimits {
+            parts.append(("\(clean(limit.host)) rate-limited until \(Format.clock(limit.until, time: time))", 0, true))
+        }
         parts += [
             (engine, 1, engineWarn),
             ("\(failed) failed", 1, failed > 0),
@@ -133,7 +137,8 @@ public struct Renderer: Sendable {
     // MARK: table
 
     func drawTable(_ c: inout Canvas, _ state: DashboardState, _ layout: ScreenLayout) {
-        let placed = TableLayout.place(width: c.width, longestName: state.longestName + 1)
+        let limited = !state.activeHostLimits.isEmpty
+        let placed = TableLayout.place(width: c.width, longestName: state.longestName + 1, stateWidth: limited ? 24 : nil)
         let header = style(.tableHeader)
         c.fill(row: layout.tableHeaderRow, col: 0, count: c.width, style: header)
         for p in placed {
@@ -167,8 +172,9 @@ public struct Renderer: Sendable {
         let sel = theme[.selection]
         func s(_ st: TextStyle) -> TextStyle { selected ? st.withBackground(of: sel.over(theme[.base])) : st }
         c.fill(row: y, col: 0, count: c.width, style: s(base))
+        let limited = rowRateLimit(r, state)
         for p in placed {
-            let text = clean(r.text(p.column, now: state.now, glyphs: glyphs, time: time))
+            let text = p.column == .state && limited != nil ? limited! : clean(r.text(p.column, now: state.now, glyphs: glyphs, time: time))
             switch p.column {
             case .status:
                 if r.marked { c.put(glyphs.mark, row: y, col: p.x, style: s(theme[.marked].over(base))) }
@@ -177,7 +183,7 @@ public struct Renderer: Sendable {
                 let role: ThemeRole? = r.marked ? .marked : nil
                 c.put(DisplayWidth.fit(text, p.width, ellipsis: glyphs.ellipsis), row: y, col: p.x, style: s(role.map { theme[$0].over(base) } ?? base))
             case .state:
-                let role: ThemeRole = r.job?.state == .running ? .active : r.statusRole
+                let role: ThemeRole = r.job?.state == .running ? .active : limited != nil ? .queued : r.statusRole
                 c.put(DisplayWidth.fit(text, p.width, ellipsis: glyphs.ellipsis), row: y, col: p.x, style: s(theme[role].over(base)))
             case .lag:
                 let st = r.stale && r.status != .paused ? theme[.stale].over(base) : (r.summary.state.freshAsOf == nil ? theme[.muted].over(base) : base)
@@ -203,6 +209,12 @@ public struct Renderer: Sendable {
                       style: s(muted ? theme[.muted].over(base) : base))
             }
         }
+    }
+
+    /// A row's "rate-limited until 12:03" while one of its hosts is (running jobs show their progress instead).
+    private func rowRateLimit(_ r: MirrorRow, _ state: DashboardState) -> String? {
+        guard r.job?.state != .running else { return nil }
+        return r.rateLimitText(state.activeHostLimits, time: time)
     }
 
     // MARK: jobs
@@ -275,10 +287,12 @@ public struct Renderer: Sendable {
         else { amount = "" }
         let rate = j.rate > 0 ? Format.rate(j.rate) : ""
         let eta = j.eta.map { "ETA " + Format.eta($0) } ?? ""
+        let cap = s.limits?.cap.map(\.description) ?? ""
         // phase 12, bar flexible 8…30, pct 5, amount 20, rate 12, eta 10 — the tail drops first on narrow terminals.
         var tail: [(String, ThemeRole)] = []
         var tailWidth = 0
-        for (text, w, role) in [(pct, 5, ThemeRole.base), (rate, 12, .muted), (eta, 10, .muted), (amount, 20, .muted)] {
+        for (text, w, role) in [(pct, 5, ThemeRole.base), (rate, 12, .muted), (eta, 10, .muted), (amount, 20, .muted),
+                                (cap, cap.isEmpty ? 0 : DisplayWidth.of(cap) + 1, .muted)] where w > 0 {
             if rest - 12 - 8 - tailWidth - w < 0 { break }
             tail.append((DisplayWidth.fit(text, w, right: w == 5) + (w == 5 ? " " : ""), role))
             tailWidth += w + (w == 5 ? 1 : 0)
@@ -486,9 +500,18 @@ public struct Renderer: Sendable {
                             e.status >= 400 ? .failed : .base))
             }
         }
+        if let limited = row.rateLimitText(state.activeHostLimits, time: time),
+           let limit = MirrorHosts.limit(for: m, in: state.activeHostLimits) {
+            out.append(("rate limit", "\(limited): \(clean(limit.host)) answered \(limit.status) (\(clean(limit.source))); syncs wait, no failure counted", .queued))
+        }
         if let job = row.job {
             let progress = job.fraction.map { " " + Format.percent($0) } ?? ""
             out.append(("job", "#\(job.id ?? 0) \(job.kind.rawValue) \(job.state.rawValue)\(progress)" + (job.phase.map { " (\($0))" } ?? ""), .active))
+            if let limits = state.snapshot.jobs.first(where: { $0.job.id == job.id })?.limits, job.state == .running {
+                var text = limits.cap.map(\.description) ?? "no bandwidth cap"
+                if let stall = limits.stallTimeout { text += " \(glyphs.separator) stall timeout \(stall)s" }
+                out.append(("limits", text, .base))
+            }
         }
         if let reason = s.pausedReason { out.append(("paused", reason, .paused)) }
         return out
@@ -519,12 +542,12 @@ public struct Renderer: Sendable {
         if runs.isEmpty {
             lines.append((style(.base), [("   " + (state.snapshot.detail?.mirrorName == name ? "no runs yet" : "loading…"), style(.muted))]))
         } else {
-            let head = "   " + DisplayWidth.fit("STARTED", 20) + " " + DisplayWidth.fit("RESULT", 10) + " " + DisplayWidth.fit("TOOK", 8, right: true)
+            let head = "   " + DisplayWidth.fit("STARTED", 20) + " " + DisplayWidth.fit("RESULT", 12) + " " + DisplayWidth.fit("TOOK", 8, right: true)
                 + " " + DisplayWidth.fit("OBJECTS", 8, right: true) + " " + DisplayWidth.fit("BYTES", 10, right: true) + " " + DisplayWidth.fit("REFS +/-", 9) + " BY / ERROR"
             lines.append((style(.tableHeader), [(head, style(.tableHeader))]))
             for r in runs {
-                let role: ThemeRole = r.result == .failed ? .failed : r.result == .running ? .active : r.result == .cancelled ? .muted : .ok
-                let text = "   " + DisplayWidth.fit(TimeFormat.iso(r.startedAt) ?? "", 20) + " " + DisplayWidth.fit(r.result.rawValue, 10) + " "
+                let role: ThemeRole = r.result == .failed ? .failed : r.result == .running ? .active : r.result == .cancelled ? .muted : r.result == .rateLimited ? .queued : .ok
+                let text = "   " + DisplayWidth.fit(TimeFormat.iso(r.startedAt) ?? "", 20) + " " + DisplayWidth.fit(r.result.rawValue, 12) + " "
                     + DisplayWidth.fit(r.durationMs.map { TimeFormat.duration(ms: $0) } ?? "—", 8, right: true) + " "
                     + DisplayWidth.fit(String(r.objectsReceived), 8, right: true) + " "
                     + DisplayWidth.fit(Format.size(r.bytesReceived), 10, right: true) + " "
