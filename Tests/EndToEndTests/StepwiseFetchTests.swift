@@ -105,15 +105,17 @@ struct StepwiseFetchTests {
         let daemon = try GitDaemon.start(env: env, root: env.path("served"))
         let pack = try Self.generate(daemon.root + "/model.git", tags: 80, kib: 512)
         let log = env.path("proxy.log")
-        // 4 MB/s: the sync takes about 10 s of transfer, so the kills land all over it.
-        let proxy = try FarLinkProxy.start(env: env, target: daemon.port, ["--rate", "4000000", "--log", log])
+        // 2 MB/s: the sync takes about 20 s of transfer, so the kills land all over it.
+        let proxy = try FarLinkProxy.start(env: env, target: daemon.port, ["--rate", "2000000", "--log", log])
         try env.md("add", "model", "git://127.0.0.1:\(proxy.port)/model.git", "--lfs", "off")
         let mirror = env.mirrorPath("model")
 
         var kills = 0, kept: [Int] = []
         while kills < 20 {
             let sync = try env.mdStart(["sync", "model"])
-            usleep(UInt32.random(in: 200_000...900_000))
+            // Long enough for a process to start, list and complete a step or so even on a loaded machine (a
+            // job killed five times in a row without completing a step is given up, as a crash loop).
+            usleep(UInt32.random(in: 500_000...1_500_000))
             guard sync.isRunning else { break }
             sync.kill(SIGKILL)
             _ = sync.wait()

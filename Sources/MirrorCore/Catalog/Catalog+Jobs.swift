@@ -184,10 +184,12 @@ extension Catalog {
         }
     }
 
-    /// Counts the job's current attempt as its first: it made progress that survives an interruption (a
-    /// completed fetch step), so earlier interrupted attempts no longer count toward giving up.
+    /// Records that the job's current attempt made progress that survives an interruption (a completed
+    /// fetch step): earlier interrupted attempts no longer count toward giving up.
     public func jobMadeProgress(_ jobId: Int64) throws {
-        try write { db in try db.execute(sql: "UPDATE job SET attempts = 1 WHERE id = ? AND attempts > 1", arguments: [jobId]) }
+        try write { db in
+            try db.execute(sql: "UPDATE job SET progress_attempt = attempts WHERE id = ? AND progress_attempt < attempts", arguments: [jobId])
+        }
     }
 
     /// Ids of the jobs running under one engine.
@@ -200,9 +202,9 @@ extension Catalog {
     /// Re-queues interrupted jobs (failing those interrupted `maxAttempts` times) and closes their open runs.
     private static func requeue(_ orphans: [Job], maxAttempts: Int, now: Date, db: Database) throws {
         for job in orphans {
-            if job.attempts >= maxAttempts {
+            if job.attempts - job.progressAttempt >= maxAttempts {
                 try db.execute(sql: "UPDATE job SET state = 'failed', ended_at = ?, error = ? WHERE id = ?",
-                               arguments: [now, "gave up after \(job.attempts) interrupted attempts", job.id!])
+                               arguments: [now, "gave up after \(job.attempts - job.progressAttempt) interrupted attempts", job.id!])
             } else {
                 try db.execute(sql: """
                     UPDATE job SET state = 'queued', engine_id = NULL, heartbeat_at = NULL, phase = NULL,

@@ -21,6 +21,11 @@ extension Catalog {
                 t.add(column: "steps_total", .integer).notNull().defaults(to: 0)
                 t.add(column: "attempts", .integer).notNull().defaults(to: 0)
             }
+            // The attempt of a job that last completed a fetch step (interrupted attempts before it do not
+            // count toward giving up).
+            try db.alter(table: "job") { t in
+                t.add(column: "progress_attempt", .integer).notNull().defaults(to: 0)
+            }
             // What each upstream host's link did lately: the bytes it carried before cutting a transfer.
             try db.create(table: "host_link") { t in
                 t.primaryKey("host", .text)

@@ -71,6 +71,8 @@ final class RemoteSession {
     }
 
     private func callbacks() -> git_remote_callbacks {
+        // One try per kind of credential per connection: each step of a stepwise fetch connects anew.
+        context.credentialAttempts = 0
         var cb = git_remote_callbacks()
         git_remote_init_callbacks(&cb, UInt32(GIT_REMOTE_CALLBACKS_VERSION))
         cb.payload = contextPointer

@@ -30,6 +30,9 @@ public struct Job: Sendable, Equatable, Identifiable {
     public var actor: String
     public var priority: Int
     public var attempts: Int = 0
+    /// The attempt that last made progress surviving an interruption (a completed fetch step); interrupted
+    /// attempts count toward giving up only after it.
+    public var progressAttempt: Int = 0
     public var createdAt: Date
     public var startedAt: Date?
     public var endedAt: Date?
@@ -91,6 +94,7 @@ extension Job: CatalogRecord {
         actor = row["actor"]
         priority = row["priority"]
         attempts = row["attempts"]
+        progressAttempt = row["progress_attempt"] ?? 0
         // Dates through the catalog's own parser: GRDB's goes through Foundation's Calendar (and ICU).
         createdAt = Catalog.date(row["created_at"]) ?? Date(timeIntervalSince1970: 0)
         startedAt = Catalog.date(row["started_at"])
