@@ -52,11 +52,9 @@ unset MIRRORDECK_HOME
 trap 'echo "bench-audit: failed at line $LINENO (logs in bench-work/audit/run/)" >&2' ERR
 trap 'exit 130' INT TERM
 
-say() { printf '\n== %s\n' "$*"; }
-secs() { awk -v x="$1" 'BEGIN { if (x < 10) printf "%.3f s", x; else printf "%.2f s", x }'; }
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
 gib() { awk -v b="$1" 'BEGIN { printf "%.2f GiB", b / 1073741824 }'; }
 rate() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.0f MiB/s", b / 1048576 / t }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 machine_cpu() { awk '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit }' /proc/stat; }
 # `times` must run in this shell (in a $(…) subshell it would report that subshell's children: none).
 children_cpu() { # children_cpu VAR

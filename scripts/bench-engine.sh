@@ -64,9 +64,7 @@ trap cleanup EXIT
 trap 'echo "bench-engine: failed at line $LINENO (logs in bench-work/engine/)" >&2' ERR
 trap 'exit 130' INT TERM
 
-say() { printf '\n== %s\n' "$*"; }
-secs() { awk -v x="$1" 'BEGIN { if (x < 10) printf "%.3f s", x; else printf "%.2f s", x }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
 col() { awk -v c="$2" '{ print $c }' "$1"; }          # col FILE N: column N of FILE
 samples() { awk -v c="$2" '{ printf "%s%.3f", (NR > 1 ? ", " : ""), $c }' "$1"; }
 machine_cpu() { awk '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit }' /proc/stat; }
@@ -77,7 +75,6 @@ listen_overflows() {
     awk '$1 == "TcpExt:" { if (!n) { for (i = 2; i <= NF; i++) col[$i] = i; n = 1 } else { print (col["ListenOverflows"] ? $col["ListenOverflows"] : 0); exit } }' /proc/net/netstat 2>/dev/null || echo 0
 }
 busy() { awk -v l="${1%% *}" -v n="$CORES" 'BEGIN { exit !(l > n / 2) }'; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 rm -rf "$RUN"
 mkdir -p "$RUN/times"

@@ -100,17 +100,7 @@ trap cleanup EXIT
 trap 'echo "bench-far: failed at line $LINENO (logs in bench-work/far/run/)" >&2' ERR
 trap 'exit 130' INT TERM
 
-say() { printf '\n== %s\n' "$*"; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { # wait_port PORT PID
-    local i
-    for i in $(seq 1 100); do
-        python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $1)))" && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
 start_group() { # start_group LOG CMD...: starts CMD in a new process group; $STARTED is its pid
     setsid "${@:2}" >>"$1" 2>&1 </dev/null &
     STARTED=$!

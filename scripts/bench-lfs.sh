@@ -67,21 +67,9 @@ trap cleanup EXIT
 trap 'echo "bench-lfs: failed at line $LINENO (logs in bench-work/lfs/run/)" >&2' ERR
 trap 'exit 130' INT TERM
 
-say() { printf '\n== %s\n' "$*"; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { # wait_port PORT PID
-    local i
-    for i in $(seq 1 100); do
-        python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $1)))" && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-secs() { awk -v x="$1" 'BEGIN { if (x < 10) printf "%.3f s", x; else printf "%.2f s", x }'; }
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 rate() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f MiB/s", b / 1048576 / t }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 machine_cpu() { awk '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit }' /proc/stat; }
 # `times` must run in this shell (not a subshell) to see the children it waited for; its second line is theirs.
 children_cpu() { awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] } print s }' "$1"; }

@@ -46,8 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "bench-serve: failed at line $LINENO (logs in bench-work/serve/run/)" >&2' ERR
-say() { printf '\n== %s\n' "$*"; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
 wait_port() {
     local i
     for i in $(seq 1 200); do

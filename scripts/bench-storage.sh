@@ -41,12 +41,10 @@ unset MIRRORDECK_HOME
 trap 'echo "bench-storage: failed at line $LINENO (logs in bench-work/storage/run/)" >&2' ERR
 trap 'exit 130' INT TERM
 
-say() { printf '\n== %s\n' "$*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.4f", b - a }'; }
-secs() { awk -v x="$1" 'BEGIN { if (x < 10) printf "%.3f s", x; else printf "%.2f s", x }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 packs() { find "$1/objects/pack" -name '*.pack' | wc -l; }
 disk() { du -sb "$1" | cut -f1; }
 
@@ -77,7 +75,6 @@ sys.stdout.write("\n".join(out) + "\n")
 PY
 }
 commit 0
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT

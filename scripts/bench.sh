@@ -63,7 +63,7 @@ trap cleanup EXIT
 trap 'echo "bench: failed at line $LINENO (logs in bench-work/run/)" >&2' ERR
 trap 'exit 130' INT TERM
 
-say() { printf '\n== %s\n' "$*"; }
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
 now() { echo "$EPOCHREALTIME"; }
 
 # --- timing -------------------------------------------------------------------------------------------
@@ -100,7 +100,6 @@ median() { # median of column $2 (default 1) of file $1
 }
 total() { awk -v c="$2" '{ s += $c } END { print s + 0 }' "$1"; }
 samples() { awk '{ printf "%s%.3f", (NR > 1 ? ", " : ""), $1 }' "$1"; }
-secs() { awk -v x="$1" 'BEGIN { if (x < 10) printf "%.3f s", x; else printf "%.2f s", x }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r <= t ? "✅ pass" : "❌ FAIL") }'; }
 rotate() { # rotate N ITEMS...: the items, starting at index N mod count
