@@ -150,29 +150,35 @@ struct SyncBookkeepingTests {
         #expect(!lock.isMarked, "a sync that finished clears the mark")
     }
 
-    @Test("at most four ref listings wait for one host's answer at once")
+    @Test("at most four ref listings wait for a git:// or ssh:// host's answer at once, sixteen for an http(s) one")
     func listingsInFlight() throws {
-        let gate = HostGate(limit: 2, connectSpacing: 0)
-        final class Count: @unchecked Sendable {
-            let lock = NSLock()
-            var now = 0, peak = 0
-            func change(_ d: Int) { lock.lock(); now += d; peak = max(peak, now); lock.unlock() }
+        #expect(HostGate.listingsInFlight(upstream: "git://git.example.org/a.git") == 4)
+        #expect(HostGate.listingsInFlight(upstream: "ssh://git@git.example.org/a.git") == 4)
+        #expect(HostGate.listingsInFlight(upstream: "https://git.example.org/a.git") == 16)
+        #expect(HostGate.listingsInFlight(upstream: "HTTP://git.example.org/a.git") == 16)
+        for inFlight in [4, 16] {
+            let gate = HostGate(limit: 2, connectSpacing: 0)
+            final class Count: @unchecked Sendable {
+                let lock = NSLock()
+                var now = 0, peak = 0
+                func change(_ d: Int) { lock.lock(); now += d; peak = max(peak, now); lock.unlock() }
+            }
+            let count = Count()
+            let group = DispatchGroup()
+            for _ in 0..<(inFlight * 2) {
+                group.enter()
+                Thread {
+                    gate.enterListing("git.example.org", inFlight: inFlight)
+                    count.change(1)
+                    usleep(50_000)
+                    count.change(-1)
+                    gate.leaveListing("git.example.org")
+                    group.leave()
+                }.start()
+            }
+            group.wait()
+            #expect(count.peak == inFlight)
         }
-        let count = Count()
-        let group = DispatchGroup()
-        for _ in 0..<8 {
-            group.enter()
-            Thread {
-                gate.enterListing("git.example.org")
-                count.change(1)
-                usleep(20_000)
-                count.change(-1)
-                gate.leaveListing("git.example.org")
-                group.leave()
-            }.start()
-        }
-        group.wait()
-        #expect(count.peak == HostGate.listingsInFlight)
     }
 
     @Test("connections to one host start at least the spacing apart; other hosts do not wait")

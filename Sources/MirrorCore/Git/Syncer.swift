@@ -140,7 +140,7 @@ public struct Syncer: Sendable {
         transferLimits.buckets = TransferBudget.shared.buckets(for: mirror)
         transferLimits.plainHTTPProxy = PlainHTTPProxy.find(upstream: mirror.upstream)
         transferLimits.received = counter
-        hostGate?.enterListing(host)
+        hostGate?.enterListing(host, inFlight: HostGate.listingsInFlight(upstream: mirror.upstream))
         let listed = Result { try transferLimits.apply(isCancelled: isCancelled) { try session.list() } }
         hostGate?.leaveListing(host)
         let listing = try listed.get()

@@ -25,17 +25,23 @@ final class HostGate: @unchecked Sendable {
         self.connectSpacing = connectSpacing
     }
 
-    /// Ref listings to one host that may be waiting for their answer at once: below the listen backlog of
-    /// 5 that `git daemon` (and many servers) use, so this engine's own connects can never overflow it, however
-    /// late the server gets to accept them. A listing that got its answer has been accepted and leaves.
-    static let listingsInFlight = 4
+    /// Ref listings to one host that may be waiting for their answer at once. For git:// and ssh://: below
+    /// the listen backlog of 5 that `git daemon` uses (and sshd's MaxStartups), so this engine's own connects
+    /// can never overflow it, however late the server gets to accept them. A listing that got its answer has
+    /// been accepted and leaves. Web servers listen with backlogs of hundreds (nginx: 511) and accept at once,
+    /// and over a far link a listing waits a round trip for its answer: there, 16 (every sync slot) may wait,
+    /// or checks of many up-to-date mirrors of one far host would go four round trips at a time.
+    static func listingsInFlight(upstream: String) -> Int {
+        let scheme = upstream.prefix { $0 != ":" }.lowercased()
+        return scheme == "http" || scheme == "https" ? 16 : 4
+    }
     private var listing: [String: Int] = [:]
 
-    /// Waits for one of `host`'s listing slots, then paces the connection's start (see `paceConnect`).
-    /// Call `leaveListing` once the listing is answered (or failed).
-    func enterListing(_ host: String) {
+    /// Waits for one of `host`'s listing slots (at most `inFlight` taken), then paces the connection's start
+    /// (see `paceConnect`). Call `leaveListing` once the listing is answered (or failed).
+    func enterListing(_ host: String, inFlight: Int) {
         condition.lock()
-        while listing[host, default: 0] >= Self.listingsInFlight { condition.wait() }
+        while listing[host, default: 0] >= inFlight { condition.wait() }
         listing[host, default: 0] += 1
         condition.unlock()
         paceConnect(host)
