@@ -64,7 +64,7 @@ trap cleanup EXIT
 trap 'echo "bench-engine: failed at line $LINENO (logs in bench-work/engine/)" >&2' ERR
 trap 'exit 130' INT TERM
 
-. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median, giftless_yaml
 col() { awk -v c="$2" '{ print $c }' "$1"; }          # col FILE N: column N of FILE
 samples() { awk -v c="$2" '{ printf "%s%.3f", (NR > 1 ? ", " : ""), $c }' "$1"; }
 machine_cpu() { awk '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit }' /proc/stat; }

@@ -100,7 +100,7 @@ trap cleanup EXIT
 trap 'echo "bench-far: failed at line $LINENO (logs in bench-work/far/run/)" >&2' ERR
 trap 'exit 130' INT TERM
 
-. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median, giftless_yaml
 start_group() { # start_group LOG CMD...: starts CMD in a new process group; $STARTED is its pid
     setsid "${@:2}" >>"$1" 2>&1 </dev/null &
     STARTED=$!
@@ -147,19 +147,7 @@ mkdir -p "$RUN"
 
 # --- servers: giftless, fcgiwrap + git http-backend, nginx in front; two far-link proxies ----------------
 say "starting giftless, fcgiwrap, nginx and the far-link proxies"
-cat >"$RUN/giftless.yaml" <<EOF
-AUTH_PROVIDERS:
-  - giftless.auth.allow_anon:read_only
-LEGACY_ENDPOINTS: false
-TRANSFER_ADAPTERS:
-  basic:
-    factory: giftless.transfer.basic_streaming:factory
-    options:
-      storage_class: giftless.storage.local_storage:LocalStorage
-      storage_options:
-        path: $DATA/storage
-      action_lifetime: 7200
-EOF
+giftless_yaml "$DATA/storage" 7200 >"$RUN/giftless.yaml"
 GL_PORT=$(free_port)
 # Sync workers (giftless 0.6.2's lazy authenticator set-up races in threaded ones); the batch API is all
 # they answer here: nginx serves the object files.

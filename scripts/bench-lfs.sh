@@ -67,7 +67,7 @@ trap cleanup EXIT
 trap 'echo "bench-lfs: failed at line $LINENO (logs in bench-work/lfs/run/)" >&2' ERR
 trap 'exit 130' INT TERM
 
-. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median, giftless_yaml
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 rate() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.1f MiB/s", b / 1048576 / t }'; }
 machine_cpu() { awk '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit }' /proc/stat; }
@@ -98,19 +98,7 @@ GIT_PORT=$(free_port)
     --max-connections=64 >>"$RUN/git-daemon.log" 2>&1 &
 PIDS+=($!)
 wait_port "$GIT_PORT" "$!" || { echo "bench-lfs: git daemon did not start" >&2; exit 1; }
-cat >"$RUN/giftless.yaml" <<EOF
-AUTH_PROVIDERS:
-  - giftless.auth.allow_anon:read_only
-LEGACY_ENDPOINTS: false
-TRANSFER_ADAPTERS:
-  basic:
-    factory: giftless.transfer.basic_streaming:factory
-    options:
-      storage_class: giftless.storage.local_storage:LocalStorage
-      storage_options:
-        path: $STORE
-      action_lifetime: 3600
-EOF
+giftless_yaml "$STORE" >"$RUN/giftless.yaml"
 GL_PORT=$(free_port)
 GIFTLESS_CONFIG_FILE=$RUN/giftless.yaml "$VENV/bin/gunicorn" --no-control-socket --workers "$WORKERS" \
     --timeout 1800 --bind "127.0.0.1:$GL_PORT" --chdir "$RUN" --log-level warning \

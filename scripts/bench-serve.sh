@@ -46,7 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "bench-serve: failed at line $LINENO (logs in bench-work/serve/run/)" >&2' ERR
-. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median, giftless_yaml
 wait_port() {
     local i
     for i in $(seq 1 200); do

@@ -41,7 +41,7 @@ unset MIRRORDECK_HOME
 trap 'echo "bench-storage: failed at line $LINENO (logs in bench-work/storage/run/)" >&2' ERR
 trap 'exit 130' INT TERM
 
-. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median, giftless_yaml
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.4f", b - a }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }

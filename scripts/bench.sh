@@ -63,7 +63,7 @@ trap cleanup EXIT
 trap 'echo "bench: failed at line $LINENO (logs in bench-work/run/)" >&2' ERR
 trap 'exit 130' INT TERM
 
-. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median
+. "$(dirname "${BASH_SOURCE[0]}")/bench/lib.sh"   # say, free_port, wait_port, secs, median, giftless_yaml
 now() { echo "$EPOCHREALTIME"; }
 
 # --- timing -------------------------------------------------------------------------------------------

@@ -13,3 +13,19 @@ wait_port() { # wait_port PORT PID
 }
 secs() { awk -v x="$1" 'BEGIN { if (x < 10) printf "%.3f s", x; else printf "%.2f s", x }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+giftless_yaml() { # giftless_yaml STORE [LIFETIME]: a read-only, anonymous giftless config over local storage STORE
+    cat <<EOF
+AUTH_PROVIDERS:
+  - giftless.auth.allow_anon:read_only
+LEGACY_ENDPOINTS: false
+TRANSFER_ADAPTERS:
+  basic:
+    factory: giftless.transfer.basic_streaming:factory
+    options:
+      storage_class: giftless.storage.local_storage:LocalStorage
+      storage_options:
+        path: $1
+      action_lifetime: ${2:-3600}
+EOF
+}
