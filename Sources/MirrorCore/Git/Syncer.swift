@@ -174,7 +174,8 @@ public struct Syncer: Sendable {
             let linkCut = (try? catalog.linkCut(host: host)) ?? nil
             let stepwise = !needed.isEmpty && (forceSteps || !hidden.isEmpty || StepStage.exists(mirror: path) || fetchDiedBefore || linkCut != nil
                                                || (before.isEmpty && Set(needed.map { changed[$0]! }).count > 1))
-            var cut: (error: TransferCut, bytes: Int64)?
+            // What the link carried before it cut a fetch in one piece (then the rest goes in steps).
+            var cutAfter: Int64?
             if !needed.isEmpty && !stepwise {
                 // One piece: a filtered mirror asks for exactly the refs it keeps that changed; otherwise the mirror refspec.
                 let wanted = mirror.refFilter.isAll ? nil : changed.keys.sorted()
@@ -188,13 +189,13 @@ public struct Syncer: Sendable {
                     if isCancelled() { throw GitError.cancelled }
                     guard let transferCut = error as? TransferCut else { throw error }
                     if transferCut.isStall { throw transferCut.error }
-                    cut = (transferCut, tally.bytes)
+                    cutAfter = tally.bytes
                     recordCut(host: host, bytes: tally.bytes)
                 }
             }
-            if stepwise || cut != nil {
+            if stepwise || cutAfter != nil {
                 lock.mark("fetching in steps")
-                let sizer = cut.map { StepSizer.forLink(cutBytes: $0.bytes) } ?? StepSizer.forLink(cutBytes: linkCut)
+                let sizer = StepSizer.forLink(cutBytes: cutAfter ?? linkCut)
                 try fetchInSteps(needed, targets: changed, repo: repo, mirror: mirror, host: host, jobId: jobId, hidden: hidden, sizer: sizer,
                                  limits: transferLimits, counter: counter, context: context, tally: tally, isCancelled: isCancelled)
             }
