@@ -23,9 +23,8 @@ enum FetchSteps {
     static let hiddenPrefix = "refs/mirrordeck/"
     static let stepsPrefix = hiddenPrefix + "steps/"
 
-    /// The hidden ref of the mirror keeping the objects of `oid`, fetched in step `step`. Only the frontier
-    /// is kept: a step's refs replace the hidden refs their commits descend from. (Negotiation happens in the
-    /// stage, `StepStage`, not here.)
+    /// The hidden ref of the mirror keeping the objects of `oid`, fetched in step `step` (negotiation
+    /// happens in the stage, `StepStage`, not here).
     static func hiddenRef(step: Int, oid: String) -> String {
         stepsPrefix + String(format: "%06d", step) + "/" + oid
     }

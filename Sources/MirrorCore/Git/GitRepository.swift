@@ -84,13 +84,17 @@ final class GitRepository {
         return out
     }
 
-    /// Keeps `oid`'s objects under a hidden ref, out of what the mirror serves (`uploadpack.hideRefs` is
-    /// set first, also in mirrors created before hidden refs existed).
-    func writeHiddenRef(_ name: String, oid: String) throws {
-        precondition(name.hasPrefix(FetchSteps.hiddenPrefix))
+    /// Keeps MirrorDeck's hidden refs out of what the mirror serves (`uploadpack.hideRefs`), also in mirrors
+    /// created before hidden refs existed. Call before writing the first (`writeHiddenRef`).
+    func hideHiddenRefs() throws {
         if configString("uploadpack.hideRefs") != FetchSteps.hiddenPrefix {
             try setConfig("uploadpack.hideRefs", FetchSteps.hiddenPrefix)
         }
+    }
+
+    /// Keeps `oid`'s objects under a hidden ref (`hideHiddenRefs` first).
+    func writeHiddenRef(_ name: String, oid: String) throws {
+        precondition(name.hasPrefix(FetchSteps.hiddenPrefix))
         try writeRef(name, oid: oid)
     }
 
@@ -102,39 +106,6 @@ final class GitRepository {
         let rc = git_reference_create(&ref, handle, name, &id, 1, "mirrordeck: fetch step")
         guard rc == 0 else { throw GitError.repository(path: path, message: GitError.lastMessage(rc)) }
         git_reference_free(ref)
-    }
-
-    /// Removes the hidden refs (but those in `keep`) whose commit is an ancestor of (or equal to) one of
-    /// `tips`' commits: what the tips already keep.
-    func removeHiddenRefs(coveredBy tips: [String], keep: Set<String>) throws {
-        let tipCommits = tips.compactMap(peeledCommit)
-        guard !tipCommits.isEmpty else { return }
-        for (name, oid) in try hiddenRefs() where !keep.contains(name) {
-            guard var commit = peeledCommit(oid) else { continue }
-            let covered = try tipCommits.contains { tip in
-                var tip = tip
-                if git_oid_equal(&tip, &commit) != 0 { return true }
-                let rc = git_graph_descendant_of(handle, &tip, &commit)
-                guard rc >= 0 else { throw GitError.repository(path: path, message: GitError.lastMessage(rc)) }
-                return rc == 1
-            }
-            if covered { try deleteRef(name) }
-        }
-    }
-
-    /// The commit `oid` is or peels to, or nil (a tree, a blob, a missing object).
-    private func peeledCommit(_ oid: String) -> git_oid? {
-        var id = git_oid()
-        var object: OpaquePointer?
-        guard git_oid_fromstr(&id, oid) == 0, git_object_lookup(&object, handle, &id, GIT_OBJECT_ANY) == 0, let object else {
-            git_error_clear()
-            return nil
-        }
-        defer { git_object_free(object) }
-        var peeled: OpaquePointer?
-        guard git_object_peel(&peeled, object, GIT_OBJECT_COMMIT) == 0, let peeled else { git_error_clear(); return nil }
-        defer { git_object_free(peeled) }
-        return git_object_id(peeled).pointee
     }
 
     func deleteRef(_ name: String) throws {

@@ -229,6 +229,7 @@ public struct Syncer: Sendable {
                               hidden: [String: String], sizer initial: StepSizer, limits: GitTransferLimits, counter: ByteCounter,
                               context: CallbackContext, tally: FetchTally, isCancelled: @escaping () -> Bool) throws {
         var sizer = initial
+        try repo.hideHiddenRefs()
         let stage = try StepStage(mirror: repo.path)
         let kept = try stage.steps()
         var stepNumber = max(kept.keys.max() ?? 0, hidden.keys.map(FetchSteps.step(ofHiddenRef:)).max() ?? 0)
@@ -248,16 +249,15 @@ public struct Syncer: Sendable {
             tally.currentStep = (stepNumber + 1, stepNumber + 1 + (after + count - 1) / count)
             tally.stepsTotal = tally.currentStep!.of
             tally.begin(counter)
-            let stepStart = counter.total
+            let carried: Int64
             do {
                 let session = try RemoteSession(repository: stage.repo, url: mirror.upstream, context: context)
                 let stats = try limits.apply(isCancelled: isCancelled) { try session.download(refs: batch) }
-                tally.end(counter, objects: stats.receivedObjects)
+                carried = tally.end(counter, objects: stats.receivedObjects)
                 try stage.adoptPacks()
             } catch let error as TransferCut {
-                tally.end(counter, objects: 0)
+                let carried = tally.end(counter, objects: 0)
                 if isCancelled() { throw GitError.cancelled }
-                let carried = counter.total - stepStart
                 recordCut(host: host, bytes: carried)
                 cutsInRow += 1
                 guard cutsInRow < maxCutsPerStep, !error.isStall else { throw error.error }
@@ -277,17 +277,16 @@ public struct Syncer: Sendable {
                                         hint: "the completed steps are kept; the next sync continues from them")
             }
             stepNumber += 1
-            // The mirror keeps the step's objects alive (its hidden refs: the frontier of what the steps
-            // brought); the stage records the step for the negotiations to come.
-            let names = oids.sorted().map { FetchSteps.hiddenRef(step: stepNumber, oid: $0) }
-            for (name, oid) in zip(names, oids.sorted()) { try repo.writeHiddenRef(name, oid: oid) }
-            try repo.removeHiddenRefs(coveredBy: oids.sorted(), keep: Set(names))
-            try stage.record(step: stepNumber, oids: oids.sorted())
+            // The mirror keeps the step's objects alive under its hidden refs; the stage records the step for
+            // the negotiations to come.
+            let fetched = oids.sorted()
+            for oid in fetched { try repo.writeHiddenRef(FetchSteps.hiddenRef(step: stepNumber, oid: oid), oid: oid) }
+            try stage.record(step: stepNumber, oids: fetched)
             // A kill from now on loses at most the next step: it is not the same failure again.
             if let jobId { try? catalog.jobMadeProgress(jobId) }
             tally.steps += 1
             cutsInRow = 0
-            sizer.completed(refs: batch.count, bytes: counter.total - stepStart)
+            sizer.completed(refs: batch.count, bytes: carried)
             remaining = remaining.dropFirst(count)
             // Refs a step brought along (a branch holding later tags) need no step of their own.
             if !remaining.isEmpty {
@@ -336,9 +335,13 @@ final class FetchTally: @unchecked Sendable {
         attempts += 1
     }
 
-    func end(_ counter: ByteCounter, objects: Int) {
-        bytes += counter.total - counterAtStart
+    /// Ends a download; returns the bytes the link carried for it.
+    @discardableResult
+    func end(_ counter: ByteCounter, objects: Int) -> Int64 {
+        let carried = counter.total - counterAtStart
+        bytes += carried
         counterAtStart = counter.total
         self.objects += objects
+        return carried
     }
 }
