@@ -101,24 +101,19 @@ public final class ServeServer: Sendable {
         // Chunks are filled on reader threads and freed on NIO's: with glibc's default of one malloc arena
         // per thread, freed chunks pile up in dozens of arenas (480 MB peak under 32 downloads, measured).
         Self.limitMallocArenas(2)
-        let responder = ServeResponder(server: self)
         let deadlines = HeaderDeadlines(timeout: options.headerTimeout)
-        return Application(
-            responder: responder,
-            server: HTTPServerBuilder { [idle = Duration.milliseconds(Int64(options.idleTimeout * 1000))] responder in
-                ServeHTTP1Channel(responder: responder, idleTimeout: idle, deadlines: deadlines)
-            },
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "mirrordeck",
-                                 backlog: 1024,
-                                 availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections)),
-            onServerRunning: { [self] channel in
+        let child = ServeHTTP1Channel(responder: ServeListener.responder(ServeResponder(server: self), logger: logger),
+                                      idleTimeout: .milliseconds(Int64(options.idleTimeout * 1000)), deadlines: deadlines)
+        return ServeListener(
+            host: options.host, port: options.port, backlog: 1024, maxConnections: options.maxConnections, child: child,
+            logger: logger,
+            onRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? options.port
                 let url = options.publicURL ?? "http://\(Self.hostForURL(options.host)):\(port)"
                 try? catalog.setSetting("serve.url", url)
                 logger.notice("serving mirrors at \(url) (listening on \(options.host):\(port), auth \(options.auth.rawValue), pull-through \(options.pullThrough ? "on" : "off"))")
                 await onRunning(port)
-            },
-            logger: logger)
+            })
     }
 
     /// Runs until SIGTERM or SIGINT.

@@ -232,6 +232,38 @@ struct ServeTests {
         _ = holder.wait()
     }
 
+    @Test("SIGTERM: a download in flight finishes, a client that stopped reading is cut after the grace, the server exits 0")
+    func stopDrains() throws {
+        let w = try world("serve-stop", big: 6_000_000)
+        let env = w.env
+        let serve = try ServeProcess.start(env: env)
+        let oid = try LFSUpstream.sha256(file: w.up.work + "/big.bin")
+        let url = serve.url("model") + "/info/lfs/objects/\(oid)"
+        // About 2 s at 3 MB/s: still sending when the signal comes.
+        let slow = try Shell.start("/usr/bin/curl", ["-s", "-f", "--limit-rate", "3M", "-o", env.path("slow.bin"), url])
+        // Asks for the same object and never reads: its response cannot finish.
+        let stuck = try Shell.start("/usr/bin/env", ["python3", "-c", """
+            import socket, sys, time
+            s = socket.create_connection(("127.0.0.1", \(serve.port)))
+            s.sendall(b"GET /model.git/info/lfs/objects/\(oid) HTTP/1.1\\r\\nHost: mirror\\r\\n\\r\\n")
+            open(sys.argv[1], "w").close()
+            time.sleep(60)
+            """, env.path("stuck-sent")])
+        try eventually(timeout: 20, "the stuck client sent its request") { FileManager.default.fileExists(atPath: env.path("stuck-sent")) }
+        Thread.sleep(forTimeInterval: 0.5)
+        let signalled = Date()
+        serve.process.kill(SIGTERM)
+        let exit = serve.process.wait()
+        let took = Date().timeIntervalSince(signalled)
+        #expect(exit.status == 0, "\(exit)")
+        #expect(took >= 4 && took < 15, "waited the 5 s grace for the stuck response, then exited: \(took) s")
+        #expect(slow.wait().status == 0)
+        #expect(FileManager.default.contents(atPath: env.path("slow.bin")) == w.files["big.bin"], "the download in flight finished whole")
+        #expect(!exit.stderr.contains("Cannot schedule tasks"), "\(exit.stderr)")
+        stuck.kill(SIGKILL)
+        _ = stuck.wait()
+    }
+
     @Test("pull-through: clients ask before the mirror holds any LFS object; five at once cause one upstream download")
     func pullThrough() throws {
         let w = try world("serve-pull", fetchLFS: false)
