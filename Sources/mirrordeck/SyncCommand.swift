@@ -16,7 +16,7 @@ struct SyncCommand: ParsableCommand {
     @Argument(help: "Names of mirrors to sync.") var names: [String] = []
     @Flag(help: "Sync every mirror that is not paused.") var all = false
     @Flag(help: "Sync mirrors whose lag is above 1.5 × their interval, and failed ones.") var stale = false
-    @Option(help: "How many syncs an embedded engine runs at once (default: [engine] max_syncs, 8).") var parallel: Int?
+    @Option(help: "How many syncs an embedded engine lets download at once (default: [engine] max_syncs, 8); up to [engine] max_checks (32) check their upstream at once.") var parallel: Int?
     @Option(name: .customLong("stall-timeout"), help: "Seconds without a byte from an upstream before a transfer counts as stalled and fails (default: [engine] stall_timeout, 60).")
     var stallTimeout: Int?
     @Option(name: .customLong("min-rate"), help: "Resume an LFS download on a new connection (with Range) when it runs slower than this for the stall timeout, e.g. 100KB/s (default: [engine] min_rate, none).")

@@ -181,6 +181,46 @@ struct SyncBookkeepingTests {
         }
     }
 
+    @Test("downloads wait for a slot in all (max_syncs) and per host; whoever waits is told once")
+    func downloadSlots() throws {
+        let gate = HostGate(limit: 2, downloads: 3, connectSpacing: 0)
+        final class Count: @unchecked Sendable {
+            let lock = NSLock()
+            var total = 0, peak = 0, waited = 0
+            var perHost: [String: Int] = [:], hostPeak = 0
+            func change(_ host: String, _ d: Int) {
+                lock.lock()
+                total += d
+                perHost[host, default: 0] += d
+                peak = max(peak, total)
+                hostPeak = max(hostPeak, perHost[host]!)
+                lock.unlock()
+            }
+            func wait() { lock.lock(); waited += 1; lock.unlock() }
+        }
+        let count = Count()
+        let group = DispatchGroup()
+        for i in 0..<12 {
+            group.enter()
+            Thread {
+                let host = i < 6 ? "one.example.org" : "host\(i).example.org"
+                #expect(gate.enter(host, cancelled: { false }, waiting: { count.wait() }))
+                count.change(host, 1)
+                usleep(200_000)
+                count.change(host, -1)
+                gate.leave(host)
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        #expect(count.peak == 3, "three downloads at once in all")
+        #expect(count.hostPeak <= 2, "two at once from one host")
+        #expect(count.waited >= 9, "every download that found the slots taken was told: \(count.waited)")
+        // A cancelled wait takes no slot.
+        for i in 0..<3 { #expect(gate.enter("busy\(i).example.org", cancelled: { false })) }
+        #expect(!gate.enter("one.example.org", cancelled: { true }), "all three slots are taken: a cancelled wait gives up")
+    }
+
     @Test("connections to one host start at least the spacing apart; other hosts do not wait")
     func connectionPacing() throws {
         let gate = HostGate(limit: 2, connectSpacing: 2_000_000)

@@ -2,7 +2,8 @@ import Foundation
 
 /// What a sync is doing right now, for live progress displays.
 public struct SyncProgress: Sendable {
-    public enum Phase: String, Sendable { case checking, fetching, indexing, done }
+    /// `waiting`: something to fetch, and every download slot (`max_syncs`, or the host's) is taken.
+    public enum Phase: String, Sendable { case checking, waiting, fetching, indexing, done }
     public var mirror: String
     public var phase: Phase
     public var transfer: TransferProgress
@@ -164,7 +165,8 @@ public struct Syncer: Sendable {
         var after = before
         if behind > 0 {
             if let gate = hostGate {
-                guard gate.enter(host, cancelled: isCancelled) else { throw GitError.cancelled }
+                let waiting = { progress(SyncProgress(mirror: mirror.name, phase: .waiting, transfer: TransferProgress())) }
+                guard gate.enter(host, cancelled: isCancelled, waiting: waiting) else { throw GitError.cancelled }
             }
             defer { hostGate?.leave(host) }
             // The refs whose objects the repository lacks, in the order steps would fetch them.

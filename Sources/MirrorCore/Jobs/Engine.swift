@@ -60,7 +60,7 @@ public final class Engine: @unchecked Sendable {
         self.kind = kind
         self.id = id ?? Self.makeId()
         self.logger = logger ?? Logger(label: "mirrordeck.engine")
-        self.gate = HostGate(limit: config.perHostFetches)
+        self.gate = HostGate(limit: config.perHostFetches, downloads: config.maxSyncs)
         TransferBudget.shared.configure(global: config.maxRate, hosts: config.hostRates)
     }
 
@@ -110,7 +110,7 @@ public final class Engine: @unchecked Sendable {
         guard try catalog.acquireLease(owner: id, kind: kind, timeout: config.leaseTimeout) else { return false }
         let recovered = try catalog.recoverOrphans(engineId: id)
         if recovered > 0 { logger.info("re-queued \(recovered) job(s) whose engine had stopped") }
-        logger.info("engine \(id) started (\(kind.rawValue)); limits: \(config.maxSyncs) syncs, \(config.perHostFetches) fetches per host")
+        logger.info("engine \(id) started (\(kind.rawValue)); limits: \(config.syncJobs) syncs checking, \(config.maxSyncs) downloading, \(config.perHostFetches) fetches per host")
         let thread = Thread { [self] in loop() }
         thread.name = "mirrordeck-engine"
         thread.start()

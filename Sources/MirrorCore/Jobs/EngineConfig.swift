@@ -5,7 +5,8 @@ import TOMLKit
 ///
 /// ```toml
 /// [engine]
-/// max_syncs = 8             # sync jobs at once
+/// max_syncs = 8             # syncs downloading at once
+/// max_checks = 32           # sync jobs at once: checks of the upstream are cheap, downloads wait for max_syncs
 /// max_lfs = 8               # LFS transfers at once, across all LFS jobs
 /// verify_threads = 2        # hashing threads for audits (default: cores)
 /// per_host_fetches = 2      # pack downloads at once from one upstream host
@@ -22,7 +23,13 @@ import TOMLKit
 public struct EngineConfig: Sendable, Equatable {
     public static let defaultLeaseTimeout: TimeInterval = 10
 
+    /// Syncs that may download (fetch packs) at once.
     public var maxSyncs = 8
+    /// Sync jobs that may run at once (never fewer than `maxSyncs`). A sync first checks its upstream (one ref
+    /// listing: a round trip, no download) and most find nothing new; only a sync with something to fetch
+    /// waits for one of the `maxSyncs` download slots. So a far upstream's round trips are waited out
+    /// `maxChecks` at a time, while downloads stay at `maxSyncs`.
+    public var maxChecks = 32
     public var maxLFS = 8
     public var maxVerify = 1
     public var verifyThreads = ProcessInfo.processInfo.activeProcessorCount
@@ -57,7 +64,7 @@ public struct EngineConfig: Sendable, Equatable {
 
     public init() {}
 
-    public static let knownKeys = ["max_syncs", "max_lfs", "max_verify", "verify_threads", "per_host_fetches", "lease_timeout",
+    public static let knownKeys = ["max_syncs", "max_checks", "max_lfs", "max_verify", "verify_threads", "per_host_fetches", "lease_timeout",
                                    "retry_base_seconds", "pause_after_failures", "stall_timeout", "max_rate", "min_rate"]
 
     /// Reads `[engine]` from the home's config.toml; a missing file gives the defaults.
@@ -105,6 +112,7 @@ public struct EngineConfig: Sendable, Equatable {
             }
             switch key {
             case "max_syncs": config.maxSyncs = value
+            case "max_checks": config.maxChecks = value
             case "max_lfs": config.maxLFS = value
             case "max_verify": config.maxVerify = value
             case "verify_threads": config.verifyThreads = value
@@ -126,6 +134,9 @@ public struct EngineConfig: Sendable, Equatable {
         return value
     }
 
+    /// Sync jobs at once: `maxChecks`, and never fewer than may download.
+    var syncJobs: Int { max(maxSyncs, maxChecks) }
+
     /// Slots per job kind.
-    var slots: [JobKind: Int] { [.sync: maxSyncs, .lfs: LFSJob.slots(maxLFS: maxLFS), .verify: maxVerify, .maintain: maxMaintain] }
+    var slots: [JobKind: Int] { [.sync: syncJobs, .lfs: LFSJob.slots(maxLFS: maxLFS), .verify: maxVerify, .maintain: maxMaintain] }
 }

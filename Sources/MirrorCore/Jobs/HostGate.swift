@@ -1,12 +1,15 @@
 import Foundation
 
-/// Limits concurrent pack downloads per upstream host inside one engine (the only engine of a catalog),
-/// and spaces out the starts of connections to one host. Ref listings are not limited otherwise: they are
-/// one cheap round trip.
+/// Limits concurrent pack downloads inside one engine (the only engine of a catalog), in all and per
+/// upstream host, and spaces out the starts of connections to one host. Ref listings are not limited
+/// otherwise: they are one cheap round trip.
 final class HostGate: @unchecked Sendable {
     private let condition = NSCondition()
     private var inUse: [String: Int] = [:]
     private let limit: Int
+    /// Downloads at once across hosts (the engine's `max_syncs`), and how many are under way.
+    private let downloads: Int
+    private var downloading = 0
     /// When the next connection to each host may start (monotonic nanoseconds).
     private var nextConnect: [String: UInt64] = [:]
     /// Least time between the starts of two connections to one host.
@@ -20,8 +23,9 @@ final class HostGate: @unchecked Sendable {
     /// A sync spends far longer than 2 ms per connection, so this only ever spreads out bursts.
     static let defaultConnectSpacing: UInt64 = 2_000_000
 
-    init(limit: Int, connectSpacing: UInt64 = HostGate.defaultConnectSpacing) {
+    init(limit: Int, downloads: Int = .max, connectSpacing: UInt64 = HostGate.defaultConnectSpacing) {
         self.limit = max(1, limit)
+        self.downloads = max(1, downloads)
         self.connectSpacing = connectSpacing
     }
 
@@ -66,21 +70,32 @@ final class HostGate: @unchecked Sendable {
         if start > now { usleep(UInt32((start - now) / 1000)) }
     }
 
-    /// Blocks until `host` has a free slot or `cancelled()` says stop; returns whether a slot was taken.
-    func enter(_ host: String, cancelled: () -> Bool) -> Bool {
+    /// Blocks until `host` has a free slot and fewer than `downloads` are under way in all, or `cancelled()`
+    /// says stop; returns whether a slot was taken. `waiting` is called once if it has to wait.
+    func enter(_ host: String, cancelled: () -> Bool, waiting: () -> Void = {}) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        while inUse[host, default: 0] >= limit {
+        var told = false
+        while inUse[host, default: 0] >= limit || downloading >= downloads {
             if cancelled() { return false }
+            if !told {
+                told = true
+                condition.unlock()
+                waiting()
+                condition.lock()
+                continue
+            }
             _ = condition.wait(until: Date().addingTimeInterval(0.1))
         }
         inUse[host, default: 0] += 1
+        downloading += 1
         return true
     }
 
     func leave(_ host: String) {
         condition.lock()
         inUse[host, default: 1] -= 1
+        downloading -= 1
         condition.broadcast()
         condition.unlock()
     }
