@@ -157,7 +157,7 @@ struct BandwidthCapTests {
         // The rate is read off the packs growing on disk (index-pack writes them as they arrive), between 10 MB
         // and 100 MB received: start-up, listing and indexing, which a loaded machine stretches, stay outside.
         func received() -> Int {
-            // A cold mirror fetches in steps: their packs grow in the stage and then move into the mirror.
+            // Packs grow in objects/pack, or, for a fetch in steps, in the stage before they move into the mirror.
             ["a", "b"].flatMap { [env.mirrorPath($0) + "/objects/pack", env.mirrorPath($0) + "/mirrordeck-steps/objects/pack"] }.reduce(0) { sum, dir in
                 sum + ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
                     .filter { $0.hasPrefix("tmp_pack_") || $0.hasSuffix(".pack") }

@@ -140,7 +140,8 @@ struct StepwiseFetchTests {
         let env = try TestEnv("steps-phase")
         let daemon = try GitDaemon.start(env: env, root: env.path("served"))
         _ = try Self.generate(daemon.root + "/model.git", tags: 30, kib: 512)
-        let proxy = try FarLinkProxy.start(env: env, target: daemon.port, ["--rate", "2000000"])
+        // Cut after 1-3 MB: the sync starts in one piece, is cut, and goes on in steps.
+        let proxy = try FarLinkProxy.start(env: env, target: daemon.port, ["--rate", "2000000", "--cut-after", "1000000-3000000"])
         try env.md("add", "model", "git://127.0.0.1:\(proxy.port)/model.git", "--lfs", "off")
         let sync = try env.mdStart(["sync", "model"])
         var phases = Set<String>()

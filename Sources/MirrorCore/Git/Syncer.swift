@@ -174,8 +174,10 @@ public struct Syncer: Sendable {
             let lacking = Set(try repo.missingObjects(Set(changed.values)))
             let needed = FetchSteps.order(changed.filter { lacking.contains($0.value) }.keys.map { $0 }, defaultBranch: listing.defaultBranch)
             let linkCut = (try? catalog.linkCut(host: host)) ?? nil
-            let stepwise = !needed.isEmpty && (forceSteps || !hidden.isEmpty || StepStage.exists(mirror: path) || fetchDiedBefore || linkCut != nil
-                                               || (before.isEmpty && Set(needed.map { changed[$0]! }).count > 1))
+            // Up front only where the link is known to break (a new mirror alone is no reason: near, a fetch
+            // in one piece is several times faster than steps, 0.17 s against 1.4 s for 2,000 refs, and over a
+            // link that cuts, one piece loses at most one cut's worth before the run goes on in steps).
+            let stepwise = !needed.isEmpty && (forceSteps || !hidden.isEmpty || StepStage.exists(mirror: path) || fetchDiedBefore || linkCut != nil)
             // What the link carried before it cut a fetch in one piece (then the rest goes in steps).
             var cutAfter: Int64?
             if !needed.isEmpty && !stepwise {
