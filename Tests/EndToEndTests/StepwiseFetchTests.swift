@@ -99,6 +99,35 @@ struct StepwiseFetchTests {
         #expect(link.first?[0] == "127.0.0.1" && Int(link.first?[1] ?? "") ?? 0 >= 1_000_000, "the host's cuts are remembered: \(link)")
     }
 
+    @Test("smart HTTP: steps share one connection while the link holds, and take new ones where it cuts; refs equal a direct clone; fsck clean")
+    func stepsShareHTTPSession() throws {
+        let env = try TestEnv("steps-http")
+        let server = try HTTPGitServer.start(env: env, root: env.path("served"))
+        _ = try Self.generate(server.root + "/model.git", tags: 24, kib: 1024)
+        let direct = try Self.directRefs(env, url: server.url("model"), name: "h")
+        for (name, cuts) in [("held", false), ("cut", true)] {
+            let log = env.path("proxy-\(name).log")
+            let proxy = try FarLinkProxy.start(env: env, target: server.port, ["--log", log] + (cuts ? ["--cut-after", "3000000-6000000"] : []))
+            try env.md("add", name, "http://127.0.0.1:\(proxy.port)/git/model.git", "--lfs", "off")
+            let sync = try env.md("sync", name, "--stepwise")
+            #expect(sync.status == 0, "\(sync)")
+            let mirror = env.mirrorPath(name)
+            #expect(try Upstream.refs(of: mirror) == direct, "\(name)")
+            let fsck = try Shell.run("/usr/bin/git", ["fsck", "--full", "--no-progress"], cwd: mirror)
+            #expect(fsck.status == 0 && fsck.stderr.isEmpty, "\(name): \(fsck)")
+            let run = try env.sql("SELECT r.steps, r.attempts FROM sync_run r JOIN mirror m ON m.id = r.mirror_id WHERE m.name = '\(name)' ORDER BY r.id DESC LIMIT 1").first ?? []
+            let steps = Int(run.first ?? "") ?? 0, attempts = Int(run.last ?? "") ?? 0
+            let connections = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count
+            #expect(steps >= 3, "\(name): several steps: \(run)")
+            if cuts {
+                #expect(attempts > steps, "the link cut some steps: \(run)")
+            } else {
+                // A connection per step would be steps + 1 with the ref listing's.
+                #expect(connections < steps + 1, "\(connections) connections for \(steps) steps")
+            }
+        }
+    }
+
     @Test("SIGKILL at 20 random points of a stepwise sync: each next sync continues from the last completed step; bytes ≤ 1.3 × the pack")
     func killsKeepCompletedSteps() throws {
         let env = try TestEnv("steps-kill")

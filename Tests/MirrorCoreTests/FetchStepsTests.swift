@@ -60,16 +60,22 @@ struct FetchStepsTests {
         #expect(s.byteTarget <= 750_000, "never above 3/4 of the shortest cut once the link has cut")
     }
 
-    @Test("a step stays under 1/64 of the whole fetch (at least 512 KiB), so a kill loses little")
+    @Test("after a fetch died, a step stays under 1/64 of the whole fetch (at least 512 KiB), so a kill loses little; cuts alone do not shrink steps so")
     func shareOfWhole() {
         var s = StepSizer()
+        s.killSafe = true
         s.completed(refs: 1, bytes: 500_000)
         // 80 refs of 500 KB: 40 MB in all, 1/64 is 625 KB: one ref a step.
         #expect(s.next(remaining: 80) == 1)
         var big = StepSizer()
+        big.killSafe = true
         big.completed(refs: 1, bytes: 10_000)
         // 10,000 small refs (100 MB in all): 1/64 is 1.5 MB, 150 refs; at most 4 × the last step's.
         #expect(big.next(remaining: 10_000) == 4)
+        // The same link without a died fetch: the byte target (32 MiB after one step) and 4 × the last step.
+        var cutOnly = StepSizer()
+        cutOnly.completed(refs: 1, bytes: 500_000)
+        #expect(cutOnly.next(remaining: 80) == 4)
     }
 
     @Test("a host known to cut starts with steps half its cut length")

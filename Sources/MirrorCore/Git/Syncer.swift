@@ -199,7 +199,8 @@ public struct Syncer: Sendable {
             }
             if stepwise || cutAfter != nil {
                 lock.mark("fetching in steps")
-                let sizer = StepSizer.forLink(cutBytes: cutAfter ?? linkCut)
+                var sizer = StepSizer.forLink(cutBytes: cutAfter ?? linkCut)
+                sizer.killSafe = fetchDiedBefore
                 try fetchInSteps(needed, targets: changed, repo: repo, mirror: mirror, host: host, jobId: jobId, hidden: hidden, sizer: sizer,
                                  limits: transferLimits, counter: counter, context: context, tally: tally, isCancelled: isCancelled)
             }
@@ -225,6 +226,12 @@ public struct Syncer: Sendable {
         return outcome
     }
 
+    /// Whether steps may share one session (smart HTTP, whose connections outlive a request).
+    static func reusesSessions(upstream: String) -> Bool {
+        let scheme = upstream.prefix { $0 != ":" }.lowercased()
+        return scheme == "http" || scheme == "https"
+    }
+
     /// Fetches `needed` (ref names, in step order; `targets` gives their oids) in steps, keeping each
     /// completed step under hidden refs (see `FetchSteps`). A cut step is retried smaller, at once for the
     /// first four cuts in a row and then after 1, 2, 4 … 30 s; after `maxCutsPerStep` cuts in a row the run
@@ -245,6 +252,15 @@ public struct Syncer: Sendable {
         }
         var remaining = needed[...]
         var cutsInRow = 0
+        // Over smart HTTP one session serves the steps: its connection stays open between the steps' requests
+        // and the ref listing is not asked again, two round trips less a step (over 150 ms, 0.3 s of about
+        // 0.7 s). Not past what the link cuts a connection after: links that cut do so by the bytes a
+        // connection carried (measured in the lab: a shared connection turned 22 steps in 24 tries into 40 in
+        // 79), so a session whose next step could reach three quarters of the shortest cut gives way to a new
+        // one. git:// and ssh:// close the connection after a pack: there each step has a session of its own.
+        let reuse = Self.reusesSessions(upstream: mirror.upstream)
+        var session: RemoteSession?
+        var sessionBytes: Int64 = 0
         while !remaining.isEmpty {
             if isCancelled() { throw GitError.cancelled }
             let count = sizer.next(remaining: remaining.count)
@@ -254,12 +270,17 @@ public struct Syncer: Sendable {
             tally.stepsTotal = tally.currentStep!.of
             tally.begin(counter)
             let carried: Int64
+            if let floor = sizer.cutFloor, sessionBytes + sizer.byteTarget > floor * 3 / 4 { session = nil }
             do {
-                let session = try RemoteSession(repository: stage.repo, url: mirror.upstream, context: context)
-                let stats = try limits.apply(isCancelled: isCancelled) { try session.download(refs: batch) }
+                if session == nil { sessionBytes = 0 }
+                let current = try session ?? RemoteSession(repository: stage.repo, url: mirror.upstream, context: context)
+                session = reuse ? current : nil
+                let stats = try limits.apply(isCancelled: isCancelled) { try current.download(refs: batch) }
                 carried = tally.end(counter, objects: stats.receivedObjects)
+                sessionBytes += carried
                 try stage.adoptPacks()
             } catch let error as TransferCut {
+                session = nil
                 let carried = tally.end(counter, objects: 0)
                 if isCancelled() { throw GitError.cancelled }
                 recordCut(host: host, bytes: carried)
@@ -270,6 +291,7 @@ public struct Syncer: Sendable {
                 guard cancellableSleep(delay, isCancelled: isCancelled) else { throw GitError.cancelled }
                 continue
             } catch {
+                session = nil
                 tally.end(counter, objects: 0)
                 if isCancelled() { throw GitError.cancelled }
                 throw error
