@@ -3,9 +3,11 @@
 
     genrepos.py small DIR COUNT   DIR/r000.git ... : a few commits, two branches, a tag each
     genrepos.py big DIR/big.git                    : ~20k commits, ~100 MB packed, mixed content
-    genrepos.py refs DIR/refs.git [COUNT]          : COUNT refs (default 2000) shaped like a GitHub
+    genrepos.py refs DIR/refs.git [COUNT [MB]]     : COUNT refs (default 2000) shaped like a GitHub
                                                      project: branches, annotated tags, refs/pull/N/head
-                                                     and refs/pull/N/merge, over ~1,500 small commits
+                                                     and refs/pull/N/merge, over ~1,500 small commits;
+                                                     with MB, main's commits also carry MB megabytes of
+                                                     incompressible blobs (a project of that pack size)
     genrepos.py mutate REPO SEED                   : upstream churn on a refs repository, in place:
                                                      new commits, new refs, force-moves and deletions
     genrepos.py bigpack DIR/bigpack.git [MB]       : one pack of about MB megabytes (default 300) of
@@ -222,9 +224,11 @@ def big(path):
 
 # --- a ref-heavy repository, like a real GitHub project ---------------------------------------------
 
-def refs(path, count=2000):
-    """count refs: a quarter each of branches, annotated tags, refs/pull/N/head and refs/pull/N/merge."""
+def refs(path, count=2000, mb=0):
+    """count refs: a quarter each of branches, annotated tags, refs/pull/N/head and refs/pull/N/merge;
+    mb megabytes of incompressible blobs spread over main's commits."""
     rnd = random.Random(7)
+    payload = random.Random(11)
     tmp = fresh_bare(path)
     s = Stream(tmp)
     quarter = count // 4
@@ -232,9 +236,10 @@ def refs(path, count=2000):
     main = []
     for c in range(400):
         when += rnd.randint(600, 9000)
-        main.append(s.commit("refs/heads/main", when, f"main {c}",
-                             [(f"src/m{c % 40:02d}.c", b"int v%d = %d;\n" % (c, rnd.randrange(1 << 30)))],
-                             author=rnd.choice(AUTHORS)))
+        changes = [(f"src/m{c % 40:02d}.c", b"int v%d = %d;\n" % (c, rnd.randrange(1 << 30)))]
+        if mb:
+            changes.append((f"assets/a{c % 97:02d}.bin", payload.randbytes(mb * 1_000_000 // 400)))
+        main.append(s.commit("refs/heads/main", when, f"main {c}", changes, author=rnd.choice(AUTHORS)))
     # Branches: the first commit of each is its own; the rest point into main's history.
     for b in range(quarter - 1):
         base = rnd.choice(main)
@@ -423,8 +428,8 @@ if __name__ == "__main__":
         small(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) == 3 and sys.argv[1] == "big":
         big(sys.argv[2])
-    elif len(sys.argv) in (3, 4) and sys.argv[1] == "refs":
-        refs(sys.argv[2], int(sys.argv[3]) if len(sys.argv) == 4 else 2000)
+    elif len(sys.argv) in (3, 4, 5) and sys.argv[1] == "refs":
+        refs(sys.argv[2], int(sys.argv[3]) if len(sys.argv) >= 4 else 2000, int(sys.argv[4]) if len(sys.argv) == 5 else 0)
     elif len(sys.argv) == 4 and sys.argv[1] == "mutate":
         mutate(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) in (3, 4) and sys.argv[1] == "bigpack":
