@@ -16,6 +16,13 @@ public struct UpstreamURL: Sendable, Equatable, CustomStringConvertible {
     /// Whether libgit2 reads this upstream from the local filesystem.
     public var isLocal: Bool { kind == .file || kind == .path }
 
+    /// Whether `upstream` is reached over http(s), smart HTTP: a web server with a deep listen backlog,
+    /// whose connections outlive a request. Read off the scheme alone, so it holds for any spelling.
+    static func isHTTP(_ upstream: String) -> Bool {
+        let scheme = upstream.prefix { $0 != ":" }.lowercased()
+        return scheme == "http" || scheme == "https"
+    }
+
     /// Parses and validates `text`; throws `ConfigError.invalidURL` or `.passwordInURL`.
     public init(_ text: String) throws {
         func fail(_ reason: String) -> ConfigError { .invalidURL(text, reason: reason) }

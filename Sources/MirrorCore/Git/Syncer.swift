@@ -226,12 +226,6 @@ public struct Syncer: Sendable {
         return outcome
     }
 
-    /// Whether steps may share one session (smart HTTP, whose connections outlive a request).
-    static func reusesSessions(upstream: String) -> Bool {
-        let scheme = upstream.prefix { $0 != ":" }.lowercased()
-        return scheme == "http" || scheme == "https"
-    }
-
     /// Fetches `needed` (ref names, in step order; `targets` gives their oids) in steps, keeping each
     /// completed step under hidden refs (see `FetchSteps`). A cut step is retried smaller, at once for the
     /// first four cuts in a row and then after 1, 2, 4 … 30 s; after `maxCutsPerStep` cuts in a row the run
@@ -258,7 +252,7 @@ public struct Syncer: Sendable {
         // connection carried (measured in the lab: a shared connection turned 22 steps in 24 tries into 40 in
         // 79), so a session whose next step could reach three quarters of the shortest cut gives way to a new
         // one. git:// and ssh:// close the connection after a pack: there each step has a session of its own.
-        let reuse = Self.reusesSessions(upstream: mirror.upstream)
+        let reuse = UpstreamURL.isHTTP(mirror.upstream)
         var session: RemoteSession?
         var sessionBytes: Int64 = 0
         while !remaining.isEmpty {

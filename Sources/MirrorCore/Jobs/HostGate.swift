@@ -36,8 +36,7 @@ final class HostGate: @unchecked Sendable {
     /// and over a far link a listing waits a round trip for its answer: there, 16 (every sync slot) may wait,
     /// or checks of many up-to-date mirrors of one far host would go four round trips at a time.
     static func listingsInFlight(upstream: String) -> Int {
-        let scheme = upstream.prefix { $0 != ":" }.lowercased()
-        return scheme == "http" || scheme == "https" ? 16 : 4
+        UpstreamURL.isHTTP(upstream) ? 16 : 4
     }
     private var listing: [String: Int] = [:]
 
