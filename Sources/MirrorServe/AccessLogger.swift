@@ -69,8 +69,7 @@ final class AccessLogger: @unchecked Sendable {
         var t = time_t(e.at.timeIntervalSince1970)
         var tm = tm()
         gmtime_r(&t, &tm)
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let stamp = String(format: "%02d/%@/%04d:%02d:%02d:%02d +0000", tm.tm_mday, months[Int(tm.tm_mon)], Int(tm.tm_year) + 1900,
+        let stamp = String(format: "%02d/%@/%04d:%02d:%02d:%02d +0000", tm.tm_mday, HTTPDateCache.months[Int(tm.tm_mon)], Int(tm.tm_year) + 1900,
                            tm.tm_hour, tm.tm_min, tm.tm_sec)
         func clean(_ s: String) -> String {
             String(s.unicodeScalars.prefix(300).map { $0.value < 0x20 || $0.value == 0x7f || $0 == "\"" ? "?" : Character($0) })

@@ -135,6 +135,8 @@ struct ResponseWriteFailed: Error {
 
 /// `Date` header values (RFC 9110's IMF-fixdate), formatted once a second.
 final class HTTPDateCache: @unchecked Sendable { // guarded by `lock`
+    /// English month abbreviations, as HTTP dates and the combined log format write them (never localized).
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     private let lock = NSLock()
     private var second = 0
     private var text = ""
@@ -149,9 +151,8 @@ final class HTTPDateCache: @unchecked Sendable { // guarded by `lock`
             var parts = tm()
             gmtime_r(&t, &parts)
             let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
             func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-            text = "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            text = "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(Self.months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
                 + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
         }
         return text

@@ -33,7 +33,7 @@ final class HostGate: @unchecked Sendable {
     /// the listen backlog of 5 that `git daemon` uses (and sshd's MaxStartups), so this engine's own connects
     /// can never overflow it, however late the server gets to accept them. A listing that got its answer has
     /// been accepted and leaves. Web servers listen with backlogs of hundreds (nginx: 511) and accept at once,
-    /// and over a far link a listing waits a round trip for its answer: there, 16 (every sync slot) may wait,
+    /// and over a far link a listing waits a round trip for its answer: there, 16 may wait,
     /// or checks of many up-to-date mirrors of one far host would go four round trips at a time.
     static func listingsInFlight(upstream: String) -> Int {
         UpstreamURL.isHTTP(upstream) ? 16 : 4
